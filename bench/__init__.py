@@ -1,0 +1,1 @@
+"""Benchmarks: each compares verirl with a baseline in one process run."""

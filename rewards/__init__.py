@@ -1,0 +1,1 @@
+"""Scorers and the data contract. Nothing here knows about gRPC."""

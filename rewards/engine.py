@@ -1,0 +1,149 @@
+"""The engine: one list of samples in, exactly one result per sample out, in order.
+
+The CLI and the server both score through an :class:`Engine`, so both give identical
+results. The engine dispatches each sample to the scorer registered for its kind, runs
+the kinds of one batch concurrently, and guarantees the contract whatever a scorer does:
+a scorer that raises, returns too few results or a non-finite reward turns into
+``internal_error`` results for its samples, never a lost or failed batch.
+
+Example:
+    >>> from rewards.engine import Engine
+    >>> from rewards.schema import decode_sample
+    >>> engine = Engine(scorers={}, unavailable={})
+    >>> [r.status.value for r in engine.score([decode_sample({"id": "1", "kind": "code",
+    ...     "response": "", "reference": {"language": "python", "test": "", "entry_point": "f"}})])]
+    ['invalid_input']
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+from rewards.schema import ContractError, Kind, Result, Sample, Status
+
+Progress = Callable[[int], None]
+"""Called with the number of samples just finished; used for progress bars and metrics."""
+
+
+class Scorer(Protocol):
+    """Scores samples of one kind. Must return one result per sample, in order."""
+
+    def score(self, samples: Sequence[Sample], progress: Progress | None = None) -> list[Result]:
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+class Engine:
+    """Dispatches samples by kind to registered scorers.
+
+    ``unavailable`` maps a kind with no scorer to the reason, which its samples get
+    as an ``invalid_input`` message (e.g. "no reward model configured").
+    """
+
+    def __init__(self, scorers: Mapping[Kind, Scorer], unavailable: Mapping[Kind, str]) -> None:
+        self.scorers = dict(scorers)
+        self.unavailable = dict(unavailable)
+
+    def score(
+        self, items: Sequence[Sample | Result], progress: Progress | None = None
+    ) -> list[Result]:
+        """Score a batch. ``items`` may hold ready results (e.g. decoding errors); they are
+        passed through in place so the output lines up with the input."""
+        results: list[Result | None] = [None] * len(items)
+        by_kind: dict[Kind, list[int]] = {}
+        seen_ids: set[str] = set()
+        for i, item in enumerate(items):
+            rejected = self._reject(item, seen_ids)
+            if rejected is not None:
+                results[i] = rejected
+            else:
+                assert isinstance(item, Sample)
+                by_kind.setdefault(item.kind, []).append(i)
+            if isinstance(item, Sample):
+                seen_ids.add(item.id)
+        if progress and len(items) - sum(map(len, by_kind.values())):
+            progress(len(items) - sum(map(len, by_kind.values())))
+
+        def run(kind: Kind) -> None:
+            indices = by_kind[kind]
+            batch = [items[i] for i in indices]
+            for i, result in zip(indices, self._score_kind(kind, batch, progress), strict=True):
+                results[i] = result
+
+        if len(by_kind) == 1:
+            run(next(iter(by_kind)))
+        elif by_kind:
+            with ThreadPoolExecutor(len(by_kind), thread_name_prefix="verirl-kind") as pool:
+                list(pool.map(run, by_kind))
+        return [r for r in results if r is not None]
+
+    def _reject(self, item: Sample | Result, seen_ids: set[str]) -> Result | None:
+        if isinstance(item, Result):
+            return item
+        if item.id in seen_ids:
+            error = ContractError("id", f"duplicate id {item.id!r} in this batch; ids must be unique")
+            return Result.invalid(item.id, error)
+        if item.kind not in self.scorers:
+            reason = self.unavailable.get(item.kind, "no scorer registered")
+            error = ContractError("kind", f"kind '{item.kind}' is not available: {reason}")
+            return Result.invalid(item.id, error)
+        return None
+
+    def _score_kind(
+        self, kind: Kind, batch: list[Sample], progress: Progress | None
+    ) -> list[Result]:
+        start = time.perf_counter()
+        try:
+            out = self.scorers[kind].score(batch, progress)
+        except Exception as error:  # a scorer bug must not lose the batch
+            message = f"{kind} scorer failed: {type(error).__name__}: {error}"
+            out = [Result.failure(s.id, Status.INTERNAL_ERROR, message) for s in batch]
+            if progress:
+                progress(len(batch))
+        if len(out) != len(batch):
+            message = f"{kind} scorer returned {len(out)} results for {len(batch)} samples"
+            out = [Result.failure(s.id, Status.INTERNAL_ERROR, message) for s in batch]
+        elapsed = time.perf_counter() - start
+        return [_checked(sample, result, elapsed) for sample, result in zip(batch, out, strict=True)]
+
+    def close(self) -> None:
+        for scorer in self.scorers.values():
+            scorer.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _checked(sample: Sample, result: Result, batch_s: float) -> Result:
+    """Enforce the result invariants a scorer could break."""
+    if result.id != sample.id:
+        message = f"scorer returned a result for id {result.id!r} in the place of {sample.id!r}"
+        return Result.failure(sample.id, Status.INTERNAL_ERROR, message)
+    if not math.isfinite(result.reward):
+        message = f"scorer produced a non-finite reward ({result.reward})"
+        return Result.failure(sample.id, Status.INTERNAL_ERROR, message)
+    result.timings.setdefault("batch_s", round(batch_s, 6))
+    return result
+
+
+def build_engine(workers: int) -> Engine:
+    """The engine with every scorer this installation can run.
+
+    ``workers`` is the number of concurrent scoring processes for CPU-bound kinds.
+    """
+    scorers: dict[Kind, Scorer] = {}
+    unavailable = {
+        Kind.MATH: "the math scorer is not installed in this build",
+        Kind.CODE: "the code sandbox is not part of this build yet",
+        Kind.MODEL: "no reward model is configured (the reward-model scorer is not built yet)",
+    }
+    return Engine(scorers, unavailable)

@@ -1,0 +1,1 @@
+"""Container-isolated execution of untrusted code (arrives with issue 4)."""

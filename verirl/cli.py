@@ -1,0 +1,95 @@
+"""The ``verirl`` command line.
+
+    verirl score --input samples.jsonl --output results.jsonl [--workers N]
+
+``-`` means stdin/stdout. The exit code is 0 whenever every sample got a result,
+whatever the rewards; non-zero only when the run itself failed (unreadable input,
+unwritable output, a crash).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from typing import IO
+
+from rewards.engine import build_engine
+from rewards.schema import Result, read_samples, write_results
+from verirl import __version__
+
+
+@contextlib.contextmanager
+def _open(path: str, mode: str) -> Iterator[IO[str]]:
+    if path == "-":
+        yield sys.stdin if "r" in mode else sys.stdout
+    else:
+        with open(path, mode, encoding="utf-8") as stream:
+            yield stream
+
+
+def _summary(results: Sequence[Result], seconds: float) -> str:
+    counts = Counter(r.status.value for r in results)
+    mean = sum(r.reward for r in results) / len(results) if results else 0.0
+    by_status = ", ".join(f"{status}={n}" for status, n in sorted(counts.items()))
+    rate = len(results) / seconds if seconds > 0 else 0.0
+    return (
+        f"scored {len(results)} samples in {seconds:.2f}s ({rate:.1f}/s); "
+        f"mean reward {mean:.4f}; {by_status or 'nothing to score'}"
+    )
+
+
+def _progress_bar(total: int):  # noqa: ANN202 - tqdm's type is not worth importing
+    from tqdm import tqdm
+
+    # disable=None turns the bar off when stderr is not a terminal (CI logs, pipes).
+    return tqdm(total=total, unit="sample", file=sys.stderr, disable=None, leave=False)
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    with _open(args.input, "r") as stream:
+        items = list(read_samples(stream))
+    with build_engine(workers=args.workers) as engine, _progress_bar(len(items)) as bar:
+        results = engine.score(items, progress=bar.update)
+    with _open(args.output, "w") as stream:
+        write_results(results, stream)
+    print(_summary(results, time.perf_counter() - start), file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="verirl", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"verirl {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    score = commands.add_parser("score", help="score a JSON Lines file of samples")
+    score.add_argument("--input", "-i", required=True, help="samples, JSON Lines ('-': stdin)")
+    score.add_argument("--output", "-o", default="-", help="results, JSON Lines ('-': stdout)")
+    score.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="concurrent scoring processes (default: the number of CPUs)",
+    )
+    score.set_defaults(run=cmd_score)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"verirl {args.command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
