@@ -32,11 +32,11 @@ Progress = Callable[[int], None]
 class Scorer(Protocol):
     """Scores samples of one kind. Must return one result per sample, in order."""
 
-    def score(self, samples: Sequence[Sample], progress: Progress | None = None) -> list[Result]:
-        ...
+    def score(
+        self, samples: Sequence[Sample], progress: Progress | None = None
+    ) -> list[Result]: ...
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
 
 
 class Engine:
@@ -87,7 +87,9 @@ class Engine:
         if isinstance(item, Result):
             return item
         if item.id in seen_ids:
-            error = ContractError("id", f"duplicate id {item.id!r} in this batch; ids must be unique")
+            error = ContractError(
+                "id", f"duplicate id {item.id!r} in this batch; ids must be unique"
+            )
             return Result.invalid(item.id, error)
         if item.kind not in self.scorers:
             reason = self.unavailable.get(item.kind, "no scorer registered")
@@ -110,7 +112,9 @@ class Engine:
             message = f"{kind} scorer returned {len(out)} results for {len(batch)} samples"
             out = [Result.failure(s.id, Status.INTERNAL_ERROR, message) for s in batch]
         elapsed = time.perf_counter() - start
-        return [_checked(sample, result, elapsed) for sample, result in zip(batch, out, strict=True)]
+        return [
+            _checked(sample, result, elapsed) for sample, result in zip(batch, out, strict=True)
+        ]
 
     def close(self) -> None:
         for scorer in self.scorers.values():
@@ -140,9 +144,10 @@ def build_engine(workers: int) -> Engine:
 
     ``workers`` is the number of concurrent scoring processes for CPU-bound kinds.
     """
-    scorers: dict[Kind, Scorer] = {}
+    from rewards.math.scorer import MathScorer  # late: the scorers import this module
+
+    scorers: dict[Kind, Scorer] = {Kind.MATH: MathScorer(processes=workers)}
     unavailable = {
-        Kind.MATH: "the math scorer is not installed in this build",
         Kind.CODE: "the code sandbox is not part of this build yet",
         Kind.MODEL: "no reward model is configured (the reward-model scorer is not built yet)",
     }

@@ -11,8 +11,8 @@ Example:
     >>> s.reference.answer
     '2'
     >>> bad = decode_sample({"id": "b", "kind": "poem", "response": "", "reference": {}})
-    >>> bad.status, bad.message
-    (<Status.INVALID_INPUT: 'invalid_input'>, "kind: unknown kind 'poem' (expected one of: code, math, model)")
+    >>> bad.status.value, bad.details["field"]
+    ('invalid_input', 'kind')
 """
 
 from __future__ import annotations
@@ -206,7 +206,9 @@ class _Fields:
                 raise ContractError(self._name(key), "missing required field")
             return None
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in _tuple(types)):
-            raise ContractError(self._name(key), f"expected {_type_names(types)}, got {_type_name(value)}")
+            raise ContractError(
+                self._name(key), f"expected {_type_names(types)}, got {_type_name(value)}"
+            )
         return value
 
     def sub(self, key: str) -> _Fields | None:
@@ -240,7 +242,9 @@ def _string_list(fields: _Fields, key: str) -> tuple[str, ...]:
     items = fields.get(key, list, required=True)
     for i, item in enumerate(items):
         if not isinstance(item, str):
-            raise ContractError(f"{fields._name(key)}[{i}]", f"expected string, got {_type_name(item)}")
+            raise ContractError(
+                f"{fields._name(key)}[{i}]", f"expected string, got {_type_name(item)}"
+            )
     return tuple(items)
 
 

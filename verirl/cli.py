@@ -43,7 +43,7 @@ def _summary(results: Sequence[Result], seconds: float) -> str:
     )
 
 
-def _progress_bar(total: int):  # noqa: ANN202 - tqdm's type is not worth importing
+def _progress_bar(total: int):
     from tqdm import tqdm
 
     # disable=None turns the bar off when stderr is not a terminal (CI logs, pipes).

@@ -1,0 +1,109 @@
+"""Grade one math response against its gold answer: extract → normalize → parse → compare.
+
+:func:`grade_unbounded` is the whole pipeline with no time limit; it is what the
+time-bounded workers run. :func:`fast_grade` is the part that needs no sympy (plain
+numbers on both sides) and runs in the caller's process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rewards.math.compare import compare_numbers, decide
+from rewards.math.extract import extract_answer, restates_question
+from rewards.math.normalize import normalize
+from rewards.math.numbers import parse_number
+from rewards.math.parse import Unparsed, parse_value
+from rewards.schema import JSON, Status
+
+
+@dataclass(slots=True)
+class MathGrade:
+    """The verdict on one response, with everything needed to audit it."""
+
+    correct: bool
+    status: Status
+    message: str
+    extracted: str | None = None  # the answer text found in the response
+    extraction_rule: str | None = None  # which extraction rule found it
+    gold_normalized: str | None = None
+    pred_normalized: str | None = None
+    rule: str | None = None  # the comparison rule that decided
+    notes: list[str] = field(default_factory=list)  # normalization steps applied to the prediction
+
+    @property
+    def reward(self) -> float:
+        return 1.0 if self.correct else 0.0
+
+    def details(self) -> dict[str, JSON]:
+        return {
+            "extracted": self.extracted,
+            "extraction_rule": self.extraction_rule,
+            "gold_normalized": self.gold_normalized,
+            "pred_normalized": self.pred_normalized,
+            "rule": self.rule,
+            "normalization": self.notes,
+        }
+
+
+def _extract(
+    response: str, answer: str, prompt: str | None
+) -> MathGrade | tuple[MathGrade, str, str]:
+    """Common first half: the grade so far and both normalized strings, or a final grade."""
+    gold, _ = normalize(answer)
+    extraction = extract_answer(response)
+    if extraction is None:
+        return MathGrade(
+            False, Status.NO_ANSWER, "no answer found in the response", gold_normalized=gold
+        )
+    pred, notes = normalize(extraction.text)
+    grade = MathGrade(
+        False,
+        Status.WRONG,
+        "",
+        extracted=extraction.text,
+        extraction_rule=extraction.rule,
+        gold_normalized=gold,
+        pred_normalized=pred,
+        notes=notes,
+    )
+    if restates_question(extraction.text, prompt):
+        grade.status = Status.NO_ANSWER
+        grade.message = f"the extracted answer {extraction.text!r} restates the question"
+        return grade
+    return grade, gold, pred
+
+
+def _finish(grade: MathGrade, rule: str) -> MathGrade:
+    grade.rule = rule
+    grade.correct = not (rule.startswith("unequal") or rule == "no_rule")
+    grade.status = Status.OK if grade.correct else Status.WRONG
+    verdict = "matches" if grade.correct else "does not match"
+    grade.message = f"answer {grade.pred_normalized!r} {verdict} {grade.gold_normalized!r} ({rule})"
+    return grade
+
+
+def fast_grade(response: str, answer: str, prompt: str | None = None) -> MathGrade | None:
+    """The grade when it needs no sympy (no answer, or plain numbers on both sides)."""
+    first = _extract(response, answer, prompt)
+    if isinstance(first, MathGrade):
+        return first
+    grade, gold, pred = first
+    g, p = parse_number(gold), parse_number(pred)
+    if g is None or p is None:
+        return None
+    return _finish(grade, compare_numbers(g, p) or "no_rule")
+
+
+def grade_unbounded(response: str, answer: str, prompt: str | None = None) -> MathGrade:
+    """The full pipeline with no time limit. Run it only where it can be killed."""
+    first = _extract(response, answer, prompt)
+    if isinstance(first, MathGrade):
+        return first
+    grade, gold, pred = first
+    gold_value = parse_value(gold)
+    if isinstance(gold_value, Unparsed) and gold_value.reason.startswith("empty"):
+        grade.status = Status.INVALID_INPUT
+        grade.message = "reference.answer: the gold answer is empty"
+        return grade
+    return _finish(grade, decide(gold_value, parse_value(pred)))
