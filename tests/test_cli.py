@@ -42,7 +42,18 @@ def test_examples_file_scores_every_sample(tmp_path):
     results = [json.loads(line) for line in out.read_text().splitlines()]
     ids = [json.loads(line)["id"] for line in (ROOT / "examples/samples.jsonl").open()]
     assert [r["id"] for r in results] == ids
-    assert "mean reward" in proc.stderr
+    status = {r["id"]: r["status"] for r in results}
+    assert status == {
+        "sum": "ok",
+        "half": "ok",
+        "interval": "ok",
+        "self-correction": "ok",
+        "wrong": "wrong",
+        "no-answer": "no_answer",
+        "code-add": "invalid_input",  # until the sandbox lands
+        "open-ended": "invalid_input",  # until a reward model is configured
+    }
+    assert "ok=4" in proc.stderr and "mean reward 0.5000" in proc.stderr
 
 
 def test_stdin_to_stdout():

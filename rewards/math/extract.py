@@ -73,11 +73,19 @@ def _boxed(response: str) -> str | None:
     return None
 
 
+def _find_unescaped(text: str, token: str, start: int) -> int:
+    """Index of ``token`` at or after ``start`` not preceded by a backslash (``\\$`` is a
+    dollar sign, not a delimiter); -1 when absent."""
+    while (index := text.find(token, start)) > 0 and text[index - 1] == "\\":
+        start = index + 1
+    return index
+
+
 def _after_phrase(rest: str) -> str | None:
     rest = rest.lstrip(" \t:*")
     for opening, closing in _DELIMITED:
         if rest.startswith(opening):
-            end = rest.find(closing, len(opening))
+            end = _find_unescaped(rest, closing, len(opening))
             if end > len(opening):
                 return rest[len(opening) : end].strip()
     end = _SENTENCE_END.search(rest)

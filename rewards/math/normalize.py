@@ -48,8 +48,12 @@ def strip_delimiters(text: str) -> str:
     return text
 
 
+_UNIT_TEXT = re.compile(r"\s*[A-Za-z][A-Za-z\s./]*")
+
+
 def unwrap_text_commands(text: str) -> str:
-    """``\\text{cm}`` → `` cm``: the argument of a text command is plain words."""
+    """``\\text{Monday}`` → ``Monday``: the argument of a text command is plain words.
+    Words right after a number are a unit and go (``5\\text{ m}^2`` → ``5``)."""
     out = []
     pos = 0
     for match in _TEXT_COMMAND.finditer(text):
@@ -58,10 +62,18 @@ def unwrap_text_commands(text: str) -> str:
         group = balanced_group(text, match.end())
         if group is None:
             break
-        out.append(text[pos : match.start()])
-        inner = group[0]
-        out.append(inner if match.group(1) == "operatorname" else f" {inner} ")
-        pos = group[1]
+        before = text[pos : match.start()]
+        out.append(before)
+        inner, pos = group
+        is_unit = (
+            re.search(r"\d\s*$", "".join(out))
+            and _UNIT_TEXT.fullmatch(inner)
+            and inner.strip().lower() not in ("or", "and")
+        )
+        if is_unit:
+            pos += len(re.match(r"(?:\^\s*\{?\s*[23]\s*\}?)?", text[pos:]).group(0))
+        else:
+            out.append(inner if match.group(1) == "operatorname" else f" {inner}")
     out.append(text[pos:])
     return "".join(out).strip()
 
@@ -69,7 +81,11 @@ def unwrap_text_commands(text: str) -> str:
 def canonical_commands(text: str) -> str:
     """Spellings with one meaning become one spelling."""
     text = re.sub(r"\\[dt]frac\b", r"\\frac", text)
-    text = re.sub(r"\\varnothing\b|\\O\b|\{\s*\}", r"\\emptyset", text)
+    text = re.sub(r"\\varnothing\b|\\O\b|\\\{\s*\\\}", r"\\emptyset", text)
+    # Brace-less arguments: \sqrt2 → \sqrt{2}, \frac12 → \frac{1}{2}, \frac{a}2 → \frac{a}{2}.
+    text = re.sub(r"\\sqrt\s*([0-9a-zA-Z])", r"\\sqrt{\1}", text)
+    text = re.sub(r"\\frac\s*([0-9a-zA-Z])\s*([0-9a-zA-Z])", r"\\frac{\1}{\2}", text)
+    text = re.sub(r"\\frac\s*([0-9a-zA-Z])\s*\{", r"\\frac{\1}{", text)
     text = re.sub(r"\\ge\b|≥", r"\\geq", text)
     text = re.sub(r"\\le\b|≤", r"\\leq", text)
     text = re.sub(r"\\neq?\b|≠", r"\\neq", text)
@@ -104,6 +120,8 @@ def normalize(answer: str) -> tuple[str, list[str]]:
         return new
 
     text = step("strip_delimiters", strip_delimiters(answer), answer.strip())
+    # A thin space inside a number separates thousands ("1\,000"); \! is a negative space.
+    text = step("spacing", re.sub(r"(?<=\d)\\,(?=\d{3})|\\!", "", text), text)
     text = step("spacing", " ".join(_SPACING.sub(" ", text).split()), text)
     text = step("canonical_commands", canonical_commands(text), text)
     text = step("text_commands", " ".join(unwrap_text_commands(text).split()), text)

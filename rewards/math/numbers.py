@@ -23,9 +23,10 @@ _SCIENTIFIC = re.compile(
     + r"\s*(?:[eE](?P<e1>[-+]?\d+)|(?:\\times|\\cdot|\*)\s*10\s*\^\s*\{?\s*(?P<e2>[-+]?\d+)\s*\}?)?"
 )
 _FRACTION = re.compile(
-    _SIGN + r"(?:(?P<whole>\d+)\s*)?"
-    r"(?:\\frac\s*(?:\{\s*(?P<n1>-?\d+)\s*\}|(?P<n2>\d))\s*(?:\{\s*(?P<d1>\d+)\s*\}|(?P<d2>\d))"
-    r"|(?P<n3>\d+)\s*/\s*(?P<d3>\d+))"
+    _SIGN + r"(?:(?:(?P<whole>\d+)\s*)?"  # "2\frac12": a mixed number needs no space
+    r"\\frac\s*(?:\{\s*(?P<n1>-?\d+)\s*\}|(?P<n2>\d))\s*(?:\{\s*(?P<d1>\d+)\s*\}|(?P<d2>\d))"
+    r"|(?:(?P<whole2>\d+)\s+)?"  # "2 1/2" does; "21/2" is 21/2
+    r"(?P<n3>\d+)\s*/\s*(?P<d3>\d+))"
 )
 _BASE = re.compile(r"(?P<digits>[0-9A-Za-z]+)_\{?(?P<base>\d{1,2})\}?")
 _POWER_OF_TEN = re.compile(_SIGN + r"10\s*\^\s*\{?\s*(?P<e>[-+]?\d+)\s*\}?")
@@ -60,7 +61,7 @@ def _decimal(match: re.Match[str]) -> Number | None:
 def _fraction(match: re.Match[str]) -> Number | None:
     numerator = int(match.group("n1") or match.group("n2") or match.group("n3"))
     denominator = int(match.group("d1") or match.group("d2") or match.group("d3"))
-    whole = match.group("whole")
+    whole = match.group("whole") or match.group("whole2")
     if denominator == 0:
         return None
     if whole is not None:

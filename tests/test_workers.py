@@ -1,0 +1,81 @@
+"""The time-bounded worker pool: real processes, killed and replaced for real."""
+
+import os
+import threading
+import time
+
+import pytest
+
+from rewards.workers import WorkerPool
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with WorkerPool("pool_targets:echo", processes=2) as p:
+        yield p
+
+
+def make(target, processes=1, **kw):
+    return WorkerPool(f"pool_targets:{target}", processes, **kw)
+
+
+def test_values_come_back_in_order(pool):
+    outcomes = pool.map([(i,) for i in range(200)], budget_s=5)
+    assert [o.value for o in outcomes] == list(range(200))
+
+
+def test_overrun_is_killed_replaced_and_the_pool_lives_on():
+    with make("sleep_then") as p:
+        start = time.monotonic()
+        slow = p.run((30, "late"), budget_s=0.5)
+        assert slow.timed_out and slow.value is None
+        assert time.monotonic() - start < 10
+        assert p.replaced == 1
+        assert p.run((0, "next"), budget_s=5).value == "next"
+
+
+def test_killed_worker_process_is_gone():
+    with make("pid") as p:
+        first = p.run((), budget_s=5).value
+    with make("sleep_then") as p:
+        before = set(p.pids())
+        p.run((30, None), budget_s=0.3)
+        time.sleep(0.2)
+        for old in before:
+            with pytest.raises(ProcessLookupError):
+                os.kill(old, 0)
+    assert first > 0
+
+
+def test_crash_is_reported_and_replaced():
+    with make("die") as p:
+        outcome = p.run((3,), budget_s=5)
+        assert outcome.crashed and "exit code 3" in outcome.error
+        assert p.replaced == 1
+
+
+def test_exception_is_an_error_value_not_a_crash():
+    with make("raise_value_error") as p:
+        outcome = p.run(("bad input",), budget_s=5)
+        assert outcome.error == "ValueError: bad input" and not outcome.crashed
+
+
+def test_memory_limit_is_enforced():
+    with make("allocate", memory_limit_mb=512) as p:
+        outcome = p.run((2048,), budget_s=10)
+        assert outcome.out_of_memory
+        assert p.run((1,), budget_s=10).value == 1024 * 1024
+
+
+def test_many_threads_submit_at_once(pool):
+    results = {}
+
+    def work(t):
+        results[t] = [o.value for o in pool.map([(t * 1000 + i,) for i in range(50)], budget_s=5)]
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert results == {t: [t * 1000 + i for i in range(50)] for t in range(8)}
