@@ -25,7 +25,7 @@ from fractions import Fraction
 import sympy
 
 from rewards.math.numbers import Number
-from rewards.math.parse import Items, Sym, Text, Unparsed, Value
+from rewards.math.parse import Items, Sym, Text, Unparsed, Value, interval_of
 
 MIN_SIGNIFICANT = 6
 _NUMERIC_DIGITS = 50  # evaluation precision when comparing non-rational numbers
@@ -180,8 +180,23 @@ def _assignment_value(value: Value) -> Value | None:
     return None
 
 
+def _ratios(numerator: sympy.Expr, denominator: sympy.Expr) -> list[sympy.Expr]:
+    """numerator/denominator at random rational points (poles skipped), to 50 digits."""
+    free = sorted(numerator.free_symbols | denominator.free_symbols, key=str)
+    rng = random.Random(0)
+    values = []
+    for _ in range(_IDENTITY_POINTS):
+        point = {s: sympy.Rational(rng.randint(-97, 97), rng.randint(1, 13)) for s in free}
+        d = denominator.xreplace(point)
+        if d == 0 or d.has(sympy.zoo, sympy.nan):
+            continue
+        values.append(sympy.N(numerator.xreplace(point) / d, _NUMERIC_DIGITS))
+    return values
+
+
 def _equations(gold: Value, pred: Value) -> str | None:
-    """``y=2x+3`` ≡ ``2x-y+3=0``: the sides' differences are proportional."""
+    """``y=2x+3`` ≡ ``2x-y+3=0``: the sides' differences are proportional (a constant,
+    nonzero ratio at every random point)."""
     if not (isinstance(gold, Sym) and isinstance(pred, Sym)):
         return None
     g, p = gold.expr, pred.expr
@@ -189,30 +204,58 @@ def _equations(gold: Value, pred: Value) -> str | None:
         return None
     if not all(isinstance(side, sympy.Expr) for side in (*g.args, *p.args)):
         return None
-    dg, dp = g.lhs - g.rhs, p.lhs - p.rhs
+    dg, dp = sympy.expand(g.lhs - g.rhs), sympy.expand(p.lhs - p.rhs)
     if dg == 0 or dp == 0:
         return "equations" if dg == dp else "unequal_equations"
-    ratio = sympy.simplify(dg / dp)
-    return "equations" if ratio.is_number and ratio != 0 else "unequal_equations"
+    ratios = _ratios(dg, dp)
+    if not ratios or not all(r.is_number and r.is_finite for r in ratios):
+        return "unequal_equations"
+    first = ratios[0]
+    same = first != 0 and all(_is_zero_numerically(r - first, first) for r in ratios[1:])
+    return "equations" if same else "unequal_equations"
 
 
 # --------------------------------------------------------------------------- sets
 
 
+_OPEN = {
+    sympy.StrictLessThan: True,
+    sympy.StrictGreaterThan: True,
+    sympy.LessThan: False,
+    sympy.GreaterThan: False,
+}
+
+
+def _relation_set(expr: sympy.Basic) -> sympy.Set | None:
+    """``x >= 2`` → [2, oo) and ``1 <= x < 3`` → [1, 3) without sympy's solver (which
+    simplifies and takes tens of milliseconds); None for anything less plain."""
+    if isinstance(expr, sympy.And):
+        if len(expr.free_symbols) != 1:  # 1 < x and y < 2 is not an interval
+            return None
+        parts = [_relation_set(arg) for arg in expr.args]
+        if any(p is None for p in parts):
+            return None
+        return sympy.Intersection(*parts)
+    if type(expr) not in _OPEN:
+        return None
+    lhs, rhs = expr.args
+    is_open = _OPEN[type(expr)]
+    upper = isinstance(expr, sympy.StrictLessThan | sympy.LessThan)  # lhs < rhs
+    if isinstance(lhs, sympy.Symbol) and rhs.is_number and rhs.is_real:
+        bound, symbol_below = rhs, upper
+    elif isinstance(rhs, sympy.Symbol) and lhs.is_number and lhs.is_real:
+        bound, symbol_below = lhs, not upper
+    else:
+        return None
+    if symbol_below:
+        return sympy.Interval(-sympy.oo, bound, True, is_open)
+    return sympy.Interval(bound, sympy.oo, is_open, True)
+
+
 def _as_set(value: Value) -> sympy.Set | None:
     """Intervals written as bracket pairs, inequalities in one variable, and sympy sets."""
-    if (
-        isinstance(value, Items)
-        and len(value.items) == 2
-        and value.brackets in ("()", "[]", "[)", "(]")
-    ):
-        ends = [_to_expr(v) for v in value.items]
-        if all(isinstance(e, sympy.Expr) and not e.free_symbols for e in ends):
-            left_open, right_open = value.brackets[0] == "(", value.brackets[1] == ")"
-            try:
-                return sympy.Interval(ends[0], ends[1], left_open, right_open)
-            except (ValueError, TypeError):
-                return None
+    if isinstance(value, Items):
+        return interval_of(value)
     if not isinstance(value, Sym):
         return None
     expr = value.expr
@@ -220,6 +263,9 @@ def _as_set(value: Value) -> sympy.Set | None:
         return sympy.Interval(-sympy.oo, sympy.oo)
     if isinstance(expr, sympy.Set):
         return expr
+    fast = _relation_set(expr)
+    if fast is not None:
+        return fast
     if isinstance(expr, sympy.Rel | sympy.And | sympy.Or) and not isinstance(expr, sympy.Equality):
         free = expr.free_symbols
         if len(free) == 1:

@@ -22,6 +22,7 @@ from functools import lru_cache
 
 import sympy
 
+from rewards.math.latex_subset import Unsupported, parse_subset
 from rewards.math.numbers import Number, parse_number
 
 
@@ -126,6 +127,37 @@ def _items(text: str) -> Items | None:
     return Items(tuple(parse_value(p) for p in parts), ordered, brackets)
 
 
+def _as_expr(value: Value) -> sympy.Expr | None:
+    if isinstance(value, Number):
+        return sympy.Rational(value.value.numerator, value.value.denominator)
+    return value.expr if isinstance(value, Sym) and isinstance(value.expr, sympy.Expr) else None
+
+
+def interval_of(value: Items) -> sympy.Set | None:
+    """``[2, \\infty)`` parsed as a bracket pair → the interval it writes, if it is one."""
+    if len(value.items) != 2 or value.brackets not in ("()", "[]", "[)", "(]"):
+        return None
+    ends = [_as_expr(v) for v in value.items]
+    if not all(e is not None and not e.free_symbols for e in ends):
+        return None
+    try:
+        return sympy.Interval(ends[0], ends[1], value.brackets[0] == "(", value.brackets[1] == ")")
+    except (ValueError, TypeError):
+        return None
+
+
+def _union(text: str) -> Value | None:
+    """``[1,2] \\cup (3, \\infty)`` without the full parser; None if a part is not an interval."""
+    parts = []
+    for piece in text.split("\\cup"):
+        value = parse_value(piece.strip())
+        part = interval_of(value) if isinstance(value, Items) else None
+        if part is None:
+            return None
+        parts.append(part)
+    return Sym(sympy.Union(*parts))
+
+
 _CONSTANTS = {sympy.Symbol("i"): sympy.I, sympy.Symbol("e"): sympy.E}
 
 
@@ -143,7 +175,11 @@ def _sympy(text: str) -> Value:
     from latex2sympy2_extended import latex2sympy  # slow import; only the symbolic path needs it
 
     try:
-        expr = latex2sympy(text)
+        expr = parse_subset(text)
+    except (Unsupported, TypeError, ValueError, RecursionError):
+        expr = None
+    try:
+        expr = latex2sympy(text) if expr is None else expr
     except (Exception, RecursionError) as error:  # the parser raises bare Exception
         return Unparsed(text, f"{type(error).__name__}: {str(error).splitlines()[0][:120]}")
     if isinstance(expr, sympy.FiniteSet):
@@ -174,7 +210,11 @@ Number(value=Fraction(2, 1), significant=None, places=None)), ordered=True, brac
         return Text(choice.group(1), choice=True)
     if _is_text(text):
         return Text(" ".join(text.lower().split()))
-    if "\\cup" not in text:
+    if "\\cup" in text:
+        union = _union(text)
+        if union is not None:
+            return union
+    else:
         items = _items(text)
         if items is not None:
             return items
