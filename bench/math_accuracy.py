@@ -124,9 +124,7 @@ def main() -> None:
         disagreements = [c for c, v in zip(cases, run.verdicts, strict=True) if v != c.expected]
         print(f"\n{run.name} disagrees with the labels on {len(disagreements)} cases, e.g.:")
         for c in disagreements[:8]:
-            print(
-                f"  [{c.category}] gold {c.answer!r}, label {c.expected}, response {c.response[:60]!r}"
-            )
+            print(f"  [{c.category}] gold {c.answer!r}, label {c.expected}: {c.response[:60]!r}")
 
 
 if __name__ == "__main__":
