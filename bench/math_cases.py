@@ -110,7 +110,7 @@ ANSWER_CASES: list[tuple[str, str, str, bool]] = [
     # units, degrees, currency, text wrappers
     ("units", r"5 \text{ cm}", "5", Y), ("units", r"5\text{cm}^2", "5", Y), ("units", "12 meters", "12", Y), ("units", r"30^\circ", "30", Y),
     ("units", r"30^{\circ}", r"30", Y), ("units", r"45^\circ", "30", N), ("units", r"\$5", "5", Y), ("units", r"\$5.00", "5", Y),
-    ("units", "5 dollars", "5", Y), ("units", r"\text{5}", "5", Y), ("units", r"7 \text{ cm}", "5", N), ("units", r"\mbox{10 units}", "10", Y),
+    ("units", r"\frac{1}{2}\text{ cm}", "0.5", Y), ("units", "5 dollars", "5", Y), ("units", r"\text{5}", "5", Y), ("units", r"7 \text{ cm}", "5", N), ("units", r"\mbox{10 units}", "10", Y),
     ("units", r"5 \text{ cm}", r"5 \text{ m}", Y), ("units", "90 degrees", "90", Y), ("units", r"\$12.50", "12.5", Y), ("units", "3 days", "4", N),
     # scientific notation
     ("scientific", r"1.5 \times 10^{3}", "1500", Y), ("scientific", "1.5e3", "1500", Y), ("scientific", r"1.5\cdot 10^3", "1500", Y),

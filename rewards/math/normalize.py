@@ -66,7 +66,7 @@ def unwrap_text_commands(text: str) -> str:
         out.append(before)
         inner, pos = group
         is_unit = (
-            re.search(r"\d\s*$", "".join(out))
+            re.search(r"[\d}]\s*$", "".join(out))  # after a number or a \frac{}{}
             and _UNIT_TEXT.fullmatch(inner)
             and inner.strip().lower() not in ("or", "and")
         )
@@ -110,7 +110,7 @@ def normalize(answer: str) -> tuple[str, list[str]]:
     """Canonical LaTeX of ``answer`` and the names of the rules that changed it.
 
     >>> normalize(r"$\\dfrac{1}{2}\\ \\text{cm}$")
-    ('\\\\frac{1}{2}', ['strip_delimiters', 'spacing', 'canonical_commands', 'units'])
+    ('\\\\frac{1}{2}', ['strip_delimiters', 'spacing', 'canonical_commands', 'text_commands'])
     """
     notes: list[str] = []
 
