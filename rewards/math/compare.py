@@ -25,7 +25,7 @@ from fractions import Fraction
 import sympy
 
 from rewards.math.numbers import Number
-from rewards.math.parse import Items, Sym, Text, Unparsed, Value, interval_of
+from rewards.math.parse import Items, Sym, Text, Unparsed, Value, as_expr, interval_of
 
 MIN_SIGNIFICANT = 6
 _NUMERIC_DIGITS = 50  # evaluation precision when comparing non-rational numbers
@@ -103,14 +103,6 @@ def compare_numbers(gold: Value, pred: Value) -> str | None:
 # --------------------------------------------------------------------------- expressions
 
 
-def _to_expr(value: Value) -> sympy.Basic | None:
-    if isinstance(value, Number):
-        return sympy.Rational(value.value.numerator, value.value.denominator)
-    if isinstance(value, Sym):
-        return value.expr
-    return None
-
-
 def _is_zero_numerically(diff: sympy.Expr, scale: sympy.Expr) -> bool:
     value = sympy.N(diff, _NUMERIC_DIGITS)
     size = abs(sympy.N(scale, 15))
@@ -151,7 +143,7 @@ def _expressions(gold: sympy.Expr, pred: sympy.Expr) -> bool:
 
 
 def _exprs(gold: Value, pred: Value) -> str | None:
-    g, p = _to_expr(gold), _to_expr(pred)
+    g, p = as_expr(gold), as_expr(pred)
     if not isinstance(g, sympy.Expr) or not isinstance(p, sympy.Expr):
         return None
     for decimal, exact in ((pred, g), (gold, p)):

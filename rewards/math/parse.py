@@ -127,7 +127,8 @@ def _items(text: str) -> Items | None:
     return Items(tuple(parse_value(p) for p in parts), ordered, brackets)
 
 
-def _as_expr(value: Value) -> sympy.Expr | None:
+def as_expr(value: Value) -> sympy.Expr | None:
+    """The sympy expression of a number or an expression value; None for anything else."""
     if isinstance(value, Number):
         return sympy.Rational(value.value.numerator, value.value.denominator)
     return value.expr if isinstance(value, Sym) and isinstance(value.expr, sympy.Expr) else None
@@ -137,7 +138,7 @@ def interval_of(value: Items) -> sympy.Set | None:
     """``[2, \\infty)`` parsed as a bracket pair → the interval it writes, if it is one."""
     if len(value.items) != 2 or value.brackets not in ("()", "[]", "[)", "(]"):
         return None
-    ends = [_as_expr(v) for v in value.items]
+    ends = [as_expr(v) for v in value.items]
     if not all(e is not None and not e.free_symbols for e in ends):
         return None
     try:
