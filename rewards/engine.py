@@ -142,13 +142,31 @@ def _checked(sample: Sample, result: Result, batch_s: float) -> Result:
 def build_engine(workers: int) -> Engine:
     """The engine with every scorer this installation can run.
 
-    ``workers`` is the number of concurrent scoring processes for CPU-bound kinds.
+    ``workers`` is the number of math processes and of sandbox containers (each kind gets
+    its own ``workers`` slots; containers start on the first code sample).
     """
     from rewards.math.scorer import MathScorer  # late: the scorers import this module
 
     scorers: dict[Kind, Scorer] = {Kind.MATH: MathScorer(processes=workers)}
     unavailable = {
-        Kind.CODE: "the code sandbox is not part of this build yet",
         Kind.MODEL: "no reward model is configured (the reward-model scorer is not built yet)",
     }
+    reason = _docker_problem()
+    if reason is None:
+        from rewards.code import CodeScorer
+
+        scorers[Kind.CODE] = CodeScorer(containers=workers)
+    else:
+        unavailable[Kind.CODE] = reason
     return Engine(scorers, unavailable)
+
+
+def _docker_problem() -> str | None:
+    """Why the code sandbox cannot run here, or None when the Docker Engine answers."""
+    try:
+        import docker
+
+        docker.from_env(timeout=5).ping()
+    except Exception as error:  # any failure means the same thing to the user
+        return f"the Docker Engine is not reachable ({type(error).__name__}); start it with scripts/docker.sh"
+    return None

@@ -98,6 +98,8 @@ class CodeReference:
     memory_limit_mb: int | None = None
     compare: str | None = None
     checker: str | None = None
+    stop_at_first_failure: bool | None = None  # skip the remaining tests after a failure
+    partial_credit: bool | None = None  # reward = fraction of tests passed (default: all or nothing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +289,8 @@ def _decode_code(fields: _Fields) -> CodeReference:
         memory_limit_mb=fields.get("memory_limit_mb", int),
         compare=fields.get("compare", str),
         checker=fields.get("checker", str),
+        stop_at_first_failure=fields.get("stop_at_first_failure", bool),
+        partial_credit=fields.get("partial_credit", bool),
     )
     fields.done()
     if ref.tests is None and ref.test is None:

@@ -1,0 +1,193 @@
+"""The ``code`` kind: run a response's program against its tests in the sandbox.
+
+Code extraction: the last fenced block tagged with the sample's language (or an alias),
+else the last untagged block, else the last block. A response with no fenced block is
+``no_answer`` — except for assert tests (HumanEval/MBPP completions), where the raw
+response is the code. A response that holds only a function body, or a function without
+the prompt's imports and helpers, is completed with the prompt.
+
+Reward: 1.0 when every test passes, else 0.0 (Kimi k1.5); ``partial_credit`` gives the
+fraction passed. Every test runs unless ``stop_at_first_failure`` is set.
+
+Example (needs Docker):
+    >>> from rewards.code import CodeScorer       # doctest: +SKIP
+    >>> with CodeScorer(containers=2) as scorer:
+    ...     scorer.score([sample])[0].status
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from rewards.engine import Progress
+from rewards.schema import CallTests, CodeReference, ContractError, Result, Sample, Status, StdioTests
+from sandbox.box import BoxError
+from sandbox.judge import Judge, Judgement, Limits
+from sandbox.languages import LANGUAGES, find_language
+from sandbox.outputs import MODES
+from sandbox.pool import SandboxPool, SandboxUnavailable
+
+log = logging.getLogger(__name__)
+
+_FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)```", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class Maxima:
+    """Server-wide caps on per-sample limits (a sample may ask for less, never more)."""
+
+    time_s: float = 30.0
+    memory_mb: int = 2048
+    output_mb: int = 64
+
+
+def extract_code(response: str, language: str, raw_allowed: bool) -> str | None:
+    blocks = _FENCE.findall(response)
+    wanted = find_language(language)
+    for tag, body in reversed(blocks):
+        if tag and find_language(tag) == wanted:
+            return body
+    for tag, body in reversed(blocks):
+        if not tag:
+            return body
+    if blocks:
+        return blocks[-1][1]
+    return response if raw_allowed and response.strip() else None
+
+
+def complete_with_prompt(code: str, prompt: str | None, entry_point: str) -> str:
+    """HumanEval style: a bare body needs the prompt's signature; a full function still
+    needs the prompt's imports and helpers (a later definition overrides the stub)."""
+    if not prompt:
+        return code
+    if re.search(rf"^\s*def\s+{re.escape(entry_point)}\s*\(", code, re.MULTILINE):
+        return f"{prompt}\n    pass\n\n{code}" if prompt.rstrip().endswith(":") else f"{prompt}\n{code}"
+    return prompt + code
+
+
+def _limits(ref: CodeReference, maxima: Maxima) -> Limits:
+    defaults = Limits()
+    return Limits(
+        time_s=min(ref.time_limit_s or defaults.time_s, maxima.time_s),
+        memory_mb=min(ref.memory_limit_mb or defaults.memory_mb, maxima.memory_mb),
+        output_bytes=min(defaults.output_bytes, maxima.output_mb << 20),
+    )
+
+
+def _validate(ref: CodeReference) -> ContractError | None:
+    lang = find_language(ref.language)
+    if lang is None:
+        known = ", ".join(sorted(LANGUAGES))
+        return ContractError("reference.language", f"unknown language {ref.language!r} (known: {known})")
+    if ref.compare is not None and ref.compare not in MODES:
+        return ContractError("reference.compare", f"unknown mode {ref.compare!r} (known: {', '.join(MODES)})")
+    if lang.name != "python" and (isinstance(ref.tests, CallTests) or ref.test is not None):
+        return ContractError("reference.tests", "function-call and assert tests need language 'python'")
+    return None
+
+
+class CodeScorer:
+    """Scores ``code`` samples in a pool of ``containers`` sandbox containers, started on
+    first use (a batch without code never touches Docker)."""
+
+    def __init__(self, containers: int, maxima: Maxima | None = None) -> None:
+        self.containers = containers
+        self.maxima = maxima or Maxima()
+        self._pool: SandboxPool | None = None
+        self._lock = threading.Lock()
+        self._threads = ThreadPoolExecutor(containers, thread_name_prefix="verirl-code")
+
+    def pool(self) -> SandboxPool:
+        with self._lock:
+            if self._pool is None:
+                self._pool = SandboxPool(self.containers)
+            return self._pool
+
+    def score(self, samples: Sequence[Sample], progress: Progress | None = None) -> list[Result]:
+        def one(sample: Sample) -> Result:
+            result = self.score_one(sample)
+            if progress:
+                progress(1)
+            return result
+
+        return list(self._threads.map(one, samples))
+
+    def score_one(self, sample: Sample) -> Result:
+        ref = sample.reference
+        assert isinstance(ref, CodeReference)
+        error = _validate(ref)
+        if error is not None:
+            return Result.invalid(sample.id, error)
+        code = extract_code(sample.response, ref.language, raw_allowed=ref.test is not None)
+        if code is None:
+            return Result.failure(sample.id, Status.NO_ANSWER, "no fenced code block in the response")
+        if ref.test is not None and ref.entry_point:
+            code = complete_with_prompt(code, ref.prompt, ref.entry_point)
+        start = time.perf_counter()
+        for attempt in range(2):  # one retry on a fresh box if a container dies under us
+            try:
+                judgement = self._judge(ref, code)
+                break
+            except SandboxUnavailable as error:
+                return Result.failure(sample.id, Status.INTERNAL_ERROR, f"the code sandbox is unavailable: {error}")
+            except BoxError as error:
+                if attempt:
+                    return Result.failure(sample.id, Status.INTERNAL_ERROR, f"the sandbox failed twice: {error}")
+                log.warning("retrying sample %s after a sandbox failure: %s", sample.id, error)
+        return _result(sample, ref, judgement, time.perf_counter() - start)
+
+    def _judge(self, ref: CodeReference, code: str) -> Judgement:
+        lang = find_language(ref.language)
+        assert lang is not None
+        with self.pool().box() as box:
+            judge = Judge(box, lang, _limits(ref, self.maxima), bool(ref.stop_at_first_failure))
+            failed = judge.prepare(code)
+            if failed is not None:
+                return failed
+            if isinstance(ref.tests, StdioTests):
+                verdicts = judge.stdio(ref.tests, ref.compare or "default", ref.checker)
+            elif isinstance(ref.tests, CallTests):
+                verdicts = judge.calls(ref.tests)
+            else:
+                verdicts = judge.asserts(ref)
+        first_failure = next((v for v in verdicts if v.status is not Status.OK), None)
+        total = len(ref.tests.inputs) if ref.tests is not None else 1
+        if first_failure is None and len(verdicts) == total:
+            return Judgement(Status.OK, f"passed all {total} tests", verdicts)
+        failed_at = verdicts.index(first_failure) + 1 if first_failure else len(verdicts) + 1
+        message = f"test {failed_at} of {total}: {first_failure.message if first_failure else 'not run'}"
+        return Judgement(first_failure.status if first_failure else Status.WRONG, message, verdicts)
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=True)
+        with self._lock:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
+
+    def __enter__(self) -> CodeScorer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _result(sample: Sample, ref: CodeReference, judgement: Judgement, seconds: float) -> Result:
+    total = len(ref.tests.inputs) if ref.tests is not None else 1
+    passed = judgement.passed
+    correct = judgement.status is Status.OK
+    reward = passed / total if ref.partial_credit else float(correct)
+    details = {
+        "passed": passed,
+        "total": total,
+        "tests": [t.to_dict() for t in judgement.tests],
+    }
+    if judgement.compile_output:
+        details["compile_output"] = judgement.compile_output
+    return Result(sample.id, reward, correct, judgement.status, judgement.message, details, {"judge_s": round(seconds, 4)})

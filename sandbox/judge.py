@@ -1,0 +1,269 @@
+"""Judge one program against its tests inside one borrowed box.
+
+Expected outputs never enter the sandbox: stdin/stdout tests send only the input and
+compare the output here; function calls send only the arguments and compare the
+decoded result here; assert tests run the dataset's ``check(candidate)`` here, with
+``candidate`` a proxy that calls into the sandbox through the value codec. So nothing a
+candidate does in its own process — ``sys.exit(0)``, ``atexit`` hooks, always-equal
+objects, patched builtins, frame walking, fake result lines — can turn a failure into a
+pass.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rewards.schema import JSON, CallTests, CodeReference, Status, StdioTests
+from sandbox.box import Box
+from sandbox.guest import wire
+from sandbox.languages import Language, source_files
+from sandbox.outputs import outputs_match, run_checker, values_match
+
+_EXCERPT = 300
+_MEMORY_MARKERS = ("MemoryError", "std::bad_alloc", "OutOfMemoryError", "heap out of memory", "Cannot allocate memory")
+_RAISED = "the call raised an exception"
+_CHANNEL_SLACK_S = 10  # how much longer than a job's own limit the host waits for a reply
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    time_s: float = 5.0
+    memory_mb: int = 512
+    output_bytes: int = 8 << 20
+    compile_time_s: float = 20.0
+    compile_memory_mb: int = 1536
+
+
+@dataclass(slots=True)
+class TestVerdict:
+    status: Status
+    message: str = ""
+    time_s: float = 0.0
+    memory_kb: int = 0
+    output: str = ""  # an excerpt, for a person
+
+    def to_dict(self) -> dict[str, JSON]:
+        out: dict[str, JSON] = {"status": self.status.value, "time_s": self.time_s, "memory_kb": self.memory_kb}
+        if self.message:
+            out["message"] = self.message
+        if self.output:
+            out["output"] = self.output
+        return out
+
+
+@dataclass(slots=True)
+class Judgement:
+    status: Status
+    message: str
+    tests: list[TestVerdict] = field(default_factory=list)
+    compile_output: str = ""
+
+    @property
+    def passed(self) -> int:
+        return sum(t.status is Status.OK for t in self.tests)
+
+
+def _run_limits(lang: Language, limits: Limits, time_s: float | None = None) -> dict[str, Any]:
+    time_s = time_s or limits.time_s
+    return {
+        "cpu_s": time_s,
+        "wall_s": time_s,
+        "memory_bytes": limits.memory_mb << 20 if lang.address_space_limit else None,
+        "output_bytes": limits.output_bytes,
+        "processes": lang.processes,
+    }
+
+
+def classify(reply: dict[str, Any], limits: Limits, memory_mb: int) -> TestVerdict | None:
+    """The verdict for a run that did not finish normally; None when it exited 0."""
+    verdict = TestVerdict(
+        Status.OK,
+        time_s=reply.get("wall_s", 0.0),
+        memory_kb=reply.get("max_rss_kb", 0),
+        output=reply.get("stderr", "")[-_EXCERPT:],
+    )
+    sig = reply.get("signal")
+    if reply.get("output_exceeded"):
+        verdict.status, verdict.message = Status.OUTPUT_LIMIT, f"output exceeded {limits.output_bytes} bytes"
+    elif reply.get("timed_out") or sig == signal.SIGXCPU or (
+        sig == signal.SIGKILL and reply.get("cpu_s", 0) >= limits.time_s - 0.05
+    ):
+        verdict.status, verdict.message = Status.TIMEOUT, f"exceeded the {limits.time_s:g}s time limit"
+    elif (sig is not None or reply.get("exit_code")) and (
+        reply.get("max_rss_kb", 0) >= 0.9 * memory_mb * 1024
+        or any(marker in reply.get("stderr", "") for marker in _MEMORY_MARKERS)
+    ):
+        verdict.status, verdict.message = Status.MEMORY_LIMIT, f"exceeded the {memory_mb} MB memory limit"
+    elif sig is not None:
+        verdict.status, verdict.message = Status.RUNTIME_ERROR, f"killed by signal {sig}"
+    elif reply.get("exit_code"):
+        verdict.status, verdict.message = Status.RUNTIME_ERROR, f"exited with code {reply['exit_code']}"
+    elif reply.get("spawn_error"):
+        verdict.status, verdict.message = Status.RUNTIME_ERROR, reply["spawn_error"]
+    else:
+        return None
+    return verdict
+
+
+class Judge:
+    """Runs one submission in ``box``. ``stop_at_first_failure`` skips the remaining tests."""
+
+    def __init__(self, box: Box, lang: Language, limits: Limits, stop_at_first_failure: bool = False) -> None:
+        self.box = box
+        self.lang = lang
+        self.limits = limits
+        self.stop = stop_at_first_failure
+        self.run_argv: list[str] = lang.run_argv(limits.memory_mb)
+
+    def _ask(self, message: dict[str, Any], job_s: float) -> dict[str, Any]:
+        return self.box.request(message, timeout_s=job_s + _CHANNEL_SLACK_S)
+
+    def prepare(self, code: str) -> Judgement | None:
+        """Write and compile; a Judgement only when compilation failed."""
+        files, run_argv = source_files(self.lang, code)
+        compile_argv = list(self.lang.compile) if self.lang.compile else None
+        if run_argv is not None:  # Java: a public class not named Main
+            self.run_argv = [part.format(memory_mb=self.limits.memory_mb) for part in run_argv]
+            if compile_argv:
+                compile_argv = [next(iter(files)) if part == "Main.java" else part for part in compile_argv]
+        compile_limits = {
+            "cpu_s": self.limits.compile_time_s,
+            "wall_s": self.limits.compile_time_s,
+            "memory_bytes": self.limits.compile_memory_mb << 20 if self.lang.address_space_limit else None,
+            "output_bytes": 1 << 20,
+            "processes": self.lang.processes,
+        }
+        reply = self._ask(
+            {"op": "prepare", "files": files, "compile": compile_argv, "compile_limits": compile_limits},
+            self.limits.compile_time_s,
+        )
+        if reply.get("ok"):
+            return None
+        if "compile" not in reply:
+            return Judgement(Status.INVALID_INPUT, reply.get("error", "could not write the program"))
+        result = reply["compile"]
+        output = (result.get("stderr") or result.get("stdout") or "")[-2000:]
+        reason = "compilation exceeded its limits" if result.get("timed_out") or result.get("signal") else "compilation failed"
+        return Judgement(Status.COMPILE_ERROR, f"{reason}: {output[-_EXCERPT:]}", compile_output=output)
+
+    def stdio(self, tests: StdioTests, compare: str, checker: str | None) -> list[TestVerdict]:
+        verdicts = []
+        for test_input, expected in zip(tests.inputs, tests.outputs, strict=True):
+            reply = self._ask(
+                {"op": "run", "argv": self.run_argv, "stdin": test_input, "limits": _run_limits(self.lang, self.limits)},
+                self.limits.time_s,
+            )
+            verdict = classify(reply, self.limits, self.limits.memory_mb)
+            if verdict is None:
+                actual = reply["stdout"]
+                if checker is not None:
+                    ok, why = run_checker(checker, test_input, expected, actual)
+                else:
+                    ok, why = outputs_match(expected, actual, compare)
+                verdict = TestVerdict(
+                    Status.OK if ok else Status.WRONG,
+                    why,
+                    reply.get("wall_s", 0.0),
+                    reply.get("max_rss_kb", 0),
+                    "" if ok else actual[:_EXCERPT],
+                )
+            verdicts.append(verdict)
+            if self.stop and verdict.status is not Status.OK:
+                break
+        return verdicts
+
+    def _open(self, entry: str) -> TestVerdict | None:
+        limits = _run_limits(self.lang, self.limits)
+        limits["cpu_s"] = self.limits.time_s * 20  # cumulative over all calls; each call has its wall limit
+        reply = self._ask({"op": "call_open", "source": self.lang.file, "entry": entry, "limits": limits}, self.limits.time_s)
+        if reply.get("loaded"):
+            return None
+        return self._call_failure(reply) or TestVerdict(Status.RUNTIME_ERROR, f"could not load the program: {reply.get('error', '')[-_EXCERPT:]}")
+
+    def _call_failure(self, reply: dict[str, Any]) -> TestVerdict | None:
+        if reply.get("timed_out"):
+            return TestVerdict(Status.TIMEOUT, f"a call exceeded the {self.limits.time_s:g}s time limit")
+        if reply.get("output_exceeded"):
+            return TestVerdict(Status.OUTPUT_LIMIT, f"output exceeded {self.limits.output_bytes} bytes")
+        if reply.get("crashed"):
+            verdict = classify(reply, self.limits, self.limits.memory_mb)
+            return verdict or TestVerdict(Status.RUNTIME_ERROR, "the program exited during a call")
+        return None
+
+    def call(self, args: list[Any]) -> tuple[Any, TestVerdict | None]:
+        """Call the loaded entry point; (value, None) or (None, failure verdict)."""
+        try:
+            encoded = wire.encode(list(args))
+        except TypeError as error:
+            return None, TestVerdict(Status.INVALID_INPUT, f"test arguments cannot be sent: {error}")
+        reply = self._ask({"op": "call", "args": encoded, "wall_s": self.limits.time_s}, self.limits.time_s)
+        failure = self._call_failure(reply)
+        if failure is not None:
+            return None, failure
+        if "error" in reply:
+            return None, TestVerdict(Status.RUNTIME_ERROR, _RAISED, output=reply["error"][-_EXCERPT:])
+        try:
+            return wire.decode(reply["value"]), None
+        except (wire.ProtocolError, KeyError) as error:
+            return None, TestVerdict(Status.RUNTIME_ERROR, f"the result could not be decoded: {error}")
+
+    def calls(self, tests: CallTests) -> list[TestVerdict]:
+        failure = self._open(tests.fn_name)
+        if failure is not None:
+            return [failure]
+        verdicts = []
+        for args, expected in zip(tests.inputs, tests.outputs, strict=True):
+            value, failure = self.call(list(args))
+            if failure is None:
+                ok = values_match(expected, value)
+                failure = TestVerdict(Status.OK if ok else Status.WRONG, "" if ok else f"returned {str(value)[:_EXCERPT]}")
+            verdicts.append(failure)
+            if self.stop and failure.status is not Status.OK:
+                break
+            if failure.status not in (Status.OK, Status.WRONG) and failure.message != _RAISED:
+                break  # the program is gone or stuck: the remaining tests count as not passed
+        self._ask({"op": "call_close"}, 5)
+        return verdicts
+
+    def asserts(self, ref: CodeReference) -> list[TestVerdict]:
+        assert ref.test is not None and ref.entry_point is not None
+        failure = self._open(ref.entry_point)
+        if failure is not None:
+            return [failure]
+        verdict = _run_check(ref, self.call)
+        self._ask({"op": "call_close"}, 5)
+        return [verdict]
+
+
+class _CandidateFailed(Exception):
+    def __init__(self, verdict: TestVerdict) -> None:
+        super().__init__(verdict.message)
+        self.verdict = verdict
+
+
+def _run_check(ref: CodeReference, call: Callable[[list[Any]], tuple[Any, TestVerdict | None]]) -> TestVerdict:
+    """The dataset's ``check(candidate)`` on the host; ``candidate`` crosses into the box."""
+
+    def candidate(*args: Any) -> Any:
+        value, failure = call(list(args))
+        if failure is not None:
+            raise _CandidateFailed(failure)
+        return value
+
+    namespace: dict[str, Any] = {"__name__": "verirl_check"}
+    try:
+        # Trusted: the prompt (helpers the tests use) and the tests come from the dataset.
+        exec(compile(ref.prompt or "", "prompt.py", "exec"), namespace)
+        namespace[ref.entry_point] = candidate
+        exec(compile(ref.test or "", "test.py", "exec"), namespace)
+        namespace["check"](candidate)
+    except _CandidateFailed as failed:
+        return failed.verdict
+    except AssertionError as error:
+        return TestVerdict(Status.WRONG, f"assertion failed {str(error)[:_EXCERPT]}".strip())
+    except Exception as error:
+        return TestVerdict(Status.WRONG, f"the tests raised {type(error).__name__}: {str(error)[:_EXCERPT]}")
+    return TestVerdict(Status.OK)

@@ -1,0 +1,163 @@
+"""A pool of long-lived sandbox containers.
+
+On start and on close the pool removes every container carrying its label (no orphans
+after a crash). A box is recycled after ``recycle_after`` submissions, whenever its reset
+finds a survivor or a file it cannot remove, and whenever its channel fails; a
+replacement is started in the background so the pool keeps its size.
+
+Example:
+    >>> from sandbox.pool import SandboxPool          # doctest: +SKIP
+    >>> with SandboxPool(size=2) as pool, pool.box() as box:
+    ...     box.request({"op": "hello"}, timeout_s=5)["uid"]
+    20000
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import docker
+import docker.errors
+
+from sandbox.box import LABEL, Box, BoxError, BoxSpec
+from sandbox.image import ensure_image
+
+log = logging.getLogger(__name__)
+
+
+class SandboxUnavailable(Exception):
+    """Docker is unreachable or no container could be started."""
+
+
+class SandboxPool:
+    def __init__(
+        self,
+        size: int,
+        *,
+        image: str | None = None,
+        recycle_after: int = 500,
+        uid_base: int = 20000,
+        spec_overrides: dict | None = None,
+    ) -> None:
+        try:
+            self.client = docker.from_env(timeout=120)
+            self.client.ping()
+        except (docker.errors.DockerException, OSError) as error:
+            raise SandboxUnavailable(f"the Docker Engine is not reachable: {error}") from error
+        self.image = image or ensure_image(self.client)
+        self.size = size
+        self.recycle_after = recycle_after
+        self.owner = f"pool-{os.getpid()}-{id(self)}"
+        self._overrides = spec_overrides or {}
+        self._uids = queue.SimpleQueue()
+        for i in range(size):
+            self._uids.put(uid_base + i)
+        self._idle: queue.Queue[Box] = queue.Queue()
+        self._closed = False
+        self.recycled = 0
+        self._starter = ThreadPoolExecutor(max(1, min(size, 8)), thread_name_prefix="verirl-box")
+        remove_labelled(self.client)
+        boxes = list(self._starter.map(lambda _: self._start_box(), range(size)))
+        for box in boxes:
+            if box is not None:
+                self._idle.put(box)
+        if self._idle.qsize() == 0:
+            raise SandboxUnavailable("no sandbox container could be started (see the log)")
+
+    def _start_box(self) -> Box | None:
+        uid = self._uids.get()
+        try:
+            return Box(self.client, BoxSpec(self.image, uid, owner=self.owner, **self._overrides))
+        except (docker.errors.DockerException, BoxError, OSError) as error:
+            log.error("could not start a sandbox container: %s", error)
+            self._uids.put(uid)
+            return None
+
+    def _replace(self, box: Box) -> None:
+        self.recycled += 1
+        box.remove()
+        self._uids.put(box.spec.uid)
+        if self._closed:
+            return
+
+        def start() -> None:
+            new = self._start_box()
+            if new is not None and not self._closed:
+                self._idle.put(new)
+            elif new is not None:
+                new.remove()
+
+        self._starter.submit(start)
+
+    @contextlib.contextmanager
+    def box(self, timeout_s: float = 600) -> Iterator[Box]:
+        """Borrow a box for one submission; it is reset (or replaced) on return."""
+        try:
+            box = self._idle.get(timeout=timeout_s)
+        except queue.Empty:
+            raise SandboxUnavailable(f"no sandbox container became free in {timeout_s:g}s") from None
+        healthy = False
+        try:
+            yield box
+            box.uses += 1
+            reset = box.request({"op": "reset"}, timeout_s=30)
+            healthy = reset.get("clean", False) and box.uses < self.recycle_after
+            if not reset.get("clean", False):
+                log.warning("recycling container %s: %s", box.id[:12], reset.get("problems"))
+        except BoxError as error:
+            log.warning("recycling container %s: %s", box.id[:12], error)
+            raise
+        finally:
+            if healthy and not self._closed:
+                self._idle.put(box)
+            else:
+                self._replace(box)
+
+    def close(self) -> None:
+        self._closed = True
+        self._starter.shutdown(wait=True)
+        while True:
+            try:
+                self._idle.get_nowait().remove()
+            except queue.Empty:
+                break
+        remove_labelled(self.client, owner=self.owner)
+
+    def __enter__(self) -> SandboxPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def remove_labelled(client: docker.DockerClient, owner: str | None = None) -> int:
+    """Remove sandbox containers: one pool's (``owner``), or, with no owner, every one whose
+    pool process is gone (the orphans of a crashed run). Returns how many were removed."""
+    label = LABEL if owner is None else f"{LABEL}={owner}"
+    removed = 0
+    for container in client.containers.list(all=True, filters={"label": label}):
+        if owner is None and _owner_alive(container.labels.get(LABEL, "")):
+            continue
+        with contextlib.suppress(docker.errors.APIError):
+            container.remove(force=True)
+            removed += 1
+    return removed
+
+
+def _owner_alive(owner: str) -> bool:
+    parts = owner.split("-")
+    if len(parts) != 3 or not parts[1].isdigit():
+        return False
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
