@@ -1,5 +1,5 @@
 # The two commands of the README. Both set up first (idempotent, quick when done).
-.PHONY: setup serve test lint format bench
+.PHONY: setup sandbox serve test lint format bench
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -7,15 +7,20 @@ PY := $(VENV)/bin/python
 setup:
 	@scripts/setup.sh
 
+# Docker Engine running and the sandbox image built (debootstrap, a few minutes once).
+sandbox: setup
+	@scripts/docker.sh
+	@$(PY) -m sandbox.image >/dev/null
+
 # The main job. Until the gRPC server lands, this scores the bundled example file.
-serve: setup
+serve: sandbox
 	$(VENV)/bin/verirl score --input examples/samples.jsonl --output -
 
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint
+test: lint sandbox
 	$(PY) -m pytest -q
 
 format: setup

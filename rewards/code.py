@@ -26,7 +26,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from rewards.engine import Progress
-from rewards.schema import CallTests, CodeReference, ContractError, Result, Sample, Status, StdioTests
+from rewards.schema import (
+    CallTests,
+    CodeReference,
+    ContractError,
+    Result,
+    Sample,
+    Status,
+    StdioTests,
+)
 from sandbox.box import BoxError
 from sandbox.judge import Judge, Judgement, Limits
 from sandbox.languages import LANGUAGES, find_language
@@ -67,7 +75,11 @@ def complete_with_prompt(code: str, prompt: str | None, entry_point: str) -> str
     if not prompt:
         return code
     if re.search(rf"^\s*def\s+{re.escape(entry_point)}\s*\(", code, re.MULTILINE):
-        return f"{prompt}\n    pass\n\n{code}" if prompt.rstrip().endswith(":") else f"{prompt}\n{code}"
+        return (
+            f"{prompt}\n    pass\n\n{code}"
+            if prompt.rstrip().endswith(":")
+            else f"{prompt}\n{code}"
+        )
     return prompt + code
 
 
@@ -84,11 +96,17 @@ def _validate(ref: CodeReference) -> ContractError | None:
     lang = find_language(ref.language)
     if lang is None:
         known = ", ".join(sorted(LANGUAGES))
-        return ContractError("reference.language", f"unknown language {ref.language!r} (known: {known})")
+        return ContractError(
+            "reference.language", f"unknown language {ref.language!r} (known: {known})"
+        )
     if ref.compare is not None and ref.compare not in MODES:
-        return ContractError("reference.compare", f"unknown mode {ref.compare!r} (known: {', '.join(MODES)})")
+        return ContractError(
+            "reference.compare", f"unknown mode {ref.compare!r} (known: {', '.join(MODES)})"
+        )
     if lang.name != "python" and (isinstance(ref.tests, CallTests) or ref.test is not None):
-        return ContractError("reference.tests", "function-call and assert tests need language 'python'")
+        return ContractError(
+            "reference.tests", "function-call and assert tests need language 'python'"
+        )
     return None
 
 
@@ -126,7 +144,9 @@ class CodeScorer:
             return Result.invalid(sample.id, error)
         code = extract_code(sample.response, ref.language, raw_allowed=ref.test is not None)
         if code is None:
-            return Result.failure(sample.id, Status.NO_ANSWER, "no fenced code block in the response")
+            return Result.failure(
+                sample.id, Status.NO_ANSWER, "no fenced code block in the response"
+            )
         if ref.test is not None and ref.entry_point:
             code = complete_with_prompt(code, ref.prompt, ref.entry_point)
         start = time.perf_counter()
@@ -135,10 +155,14 @@ class CodeScorer:
                 judgement = self._judge(ref, code)
                 break
             except SandboxUnavailable as error:
-                return Result.failure(sample.id, Status.INTERNAL_ERROR, f"the code sandbox is unavailable: {error}")
+                return Result.failure(
+                    sample.id, Status.INTERNAL_ERROR, f"the code sandbox is unavailable: {error}"
+                )
             except BoxError as error:
                 if attempt:
-                    return Result.failure(sample.id, Status.INTERNAL_ERROR, f"the sandbox failed twice: {error}")
+                    return Result.failure(
+                        sample.id, Status.INTERNAL_ERROR, f"the sandbox failed twice: {error}"
+                    )
                 log.warning("retrying sample %s after a sandbox failure: %s", sample.id, error)
         return _result(sample, ref, judgement, time.perf_counter() - start)
 
@@ -161,7 +185,9 @@ class CodeScorer:
         if first_failure is None and len(verdicts) == total:
             return Judgement(Status.OK, f"passed all {total} tests", verdicts)
         failed_at = verdicts.index(first_failure) + 1 if first_failure else len(verdicts) + 1
-        message = f"test {failed_at} of {total}: {first_failure.message if first_failure else 'not run'}"
+        message = (
+            f"test {failed_at} of {total}: {first_failure.message if first_failure else 'not run'}"
+        )
         return Judgement(first_failure.status if first_failure else Status.WRONG, message, verdicts)
 
     def close(self) -> None:
@@ -190,4 +216,12 @@ def _result(sample: Sample, ref: CodeReference, judgement: Judgement, seconds: f
     }
     if judgement.compile_output:
         details["compile_output"] = judgement.compile_output
-    return Result(sample.id, reward, correct, judgement.status, judgement.message, details, {"judge_s": round(seconds, 4)})
+    return Result(
+        sample.id,
+        reward,
+        correct,
+        judgement.status,
+        judgement.message,
+        details,
+        {"judge_s": round(seconds, 4)},
+    )

@@ -168,5 +168,6 @@ def _docker_problem() -> str | None:
 
         docker.from_env(timeout=5).ping()
     except Exception as error:  # any failure means the same thing to the user
-        return f"the Docker Engine is not reachable ({type(error).__name__}); start it with scripts/docker.sh"
+        name = type(error).__name__
+        return f"the Docker Engine is not reachable ({name}); start it with scripts/docker.sh"
     return None

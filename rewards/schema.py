@@ -99,7 +99,9 @@ class CodeReference:
     compare: str | None = None
     checker: str | None = None
     stop_at_first_failure: bool | None = None  # skip the remaining tests after a failure
-    partial_credit: bool | None = None  # reward = fraction of tests passed (default: all or nothing)
+    partial_credit: bool | None = (
+        None  # reward = fraction of tests passed (default: all or nothing)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ past ~20 concurrent calls).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import select
 import socket
@@ -132,11 +133,7 @@ class Box:
                 self.stderr.extend(payload)
 
     def remove(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self._socket.close()
-        except OSError:
-            pass
-        try:
+        with contextlib.suppress(docker.errors.APIError):
             self.container.remove(force=True)
-        except docker.errors.APIError:
-            pass

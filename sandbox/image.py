@@ -36,3 +36,8 @@ def ensure_image(client: docker.DockerClient) -> str:
         log.warning("building sandbox image %s (a few minutes, once)", tag)
         subprocess.run(["bash", str(IMAGE_DIR / "build.sh"), tag], check=True)
     return tag
+
+
+if __name__ == "__main__":  # `python -m sandbox.image`: build the image now if missing
+    logging.basicConfig(level=logging.INFO)
+    print(ensure_image(docker.from_env(timeout=600)))

@@ -23,7 +23,13 @@ from sandbox.languages import Language, source_files
 from sandbox.outputs import outputs_match, run_checker, values_match
 
 _EXCERPT = 300
-_MEMORY_MARKERS = ("MemoryError", "std::bad_alloc", "OutOfMemoryError", "heap out of memory", "Cannot allocate memory")
+_MEMORY_MARKERS = (
+    "MemoryError",
+    "std::bad_alloc",
+    "OutOfMemoryError",
+    "heap out of memory",
+    "Cannot allocate memory",
+)
 _RAISED = "the call raised an exception"
 _CHANNEL_SLACK_S = 10  # how much longer than a job's own limit the host waits for a reply
 
@@ -46,7 +52,11 @@ class TestVerdict:
     output: str = ""  # an excerpt, for a person
 
     def to_dict(self) -> dict[str, JSON]:
-        out: dict[str, JSON] = {"status": self.status.value, "time_s": self.time_s, "memory_kb": self.memory_kb}
+        out: dict[str, JSON] = {
+            "status": self.status.value,
+            "time_s": self.time_s,
+            "memory_kb": self.memory_kb,
+        }
         if self.message:
             out["message"] = self.message
         if self.output:
@@ -87,20 +97,34 @@ def classify(reply: dict[str, Any], limits: Limits, memory_mb: int) -> TestVerdi
     )
     sig = reply.get("signal")
     if reply.get("output_exceeded"):
-        verdict.status, verdict.message = Status.OUTPUT_LIMIT, f"output exceeded {limits.output_bytes} bytes"
-    elif reply.get("timed_out") or sig == signal.SIGXCPU or (
-        sig == signal.SIGKILL and reply.get("cpu_s", 0) >= limits.time_s - 0.05
+        verdict.status, verdict.message = (
+            Status.OUTPUT_LIMIT,
+            f"output exceeded {limits.output_bytes} bytes",
+        )
+    elif (
+        reply.get("timed_out")
+        or sig == signal.SIGXCPU
+        or (sig == signal.SIGKILL and reply.get("cpu_s", 0) >= limits.time_s - 0.05)
     ):
-        verdict.status, verdict.message = Status.TIMEOUT, f"exceeded the {limits.time_s:g}s time limit"
+        verdict.status, verdict.message = (
+            Status.TIMEOUT,
+            f"exceeded the {limits.time_s:g}s time limit",
+        )
     elif (sig is not None or reply.get("exit_code")) and (
         reply.get("max_rss_kb", 0) >= 0.9 * memory_mb * 1024
         or any(marker in reply.get("stderr", "") for marker in _MEMORY_MARKERS)
     ):
-        verdict.status, verdict.message = Status.MEMORY_LIMIT, f"exceeded the {memory_mb} MB memory limit"
+        verdict.status, verdict.message = (
+            Status.MEMORY_LIMIT,
+            f"exceeded the {memory_mb} MB memory limit",
+        )
     elif sig is not None:
         verdict.status, verdict.message = Status.RUNTIME_ERROR, f"killed by signal {sig}"
     elif reply.get("exit_code"):
-        verdict.status, verdict.message = Status.RUNTIME_ERROR, f"exited with code {reply['exit_code']}"
+        verdict.status, verdict.message = (
+            Status.RUNTIME_ERROR,
+            f"exited with code {reply['exit_code']}",
+        )
     elif reply.get("spawn_error"):
         verdict.status, verdict.message = Status.RUNTIME_ERROR, reply["spawn_error"]
     else:
@@ -111,7 +135,9 @@ def classify(reply: dict[str, Any], limits: Limits, memory_mb: int) -> TestVerdi
 class Judge:
     """Runs one submission in ``box``. ``stop_at_first_failure`` skips the remaining tests."""
 
-    def __init__(self, box: Box, lang: Language, limits: Limits, stop_at_first_failure: bool = False) -> None:
+    def __init__(
+        self, box: Box, lang: Language, limits: Limits, stop_at_first_failure: bool = False
+    ) -> None:
         self.box = box
         self.lang = lang
         self.limits = limits
@@ -128,32 +154,57 @@ class Judge:
         if run_argv is not None:  # Java: a public class not named Main
             self.run_argv = [part.format(memory_mb=self.limits.memory_mb) for part in run_argv]
             if compile_argv:
-                compile_argv = [next(iter(files)) if part == "Main.java" else part for part in compile_argv]
+                compile_argv = [
+                    next(iter(files)) if part == "Main.java" else part for part in compile_argv
+                ]
         compile_limits = {
             "cpu_s": self.limits.compile_time_s,
             "wall_s": self.limits.compile_time_s,
-            "memory_bytes": self.limits.compile_memory_mb << 20 if self.lang.address_space_limit else None,
+            "memory_bytes": self.limits.compile_memory_mb << 20
+            if self.lang.address_space_limit
+            else None,
             "output_bytes": 1 << 20,
             "processes": self.lang.processes,
         }
         reply = self._ask(
-            {"op": "prepare", "files": files, "compile": compile_argv, "compile_limits": compile_limits},
+            {
+                "op": "prepare",
+                "files": files,
+                "compile": compile_argv,
+                "compile_limits": compile_limits,
+            },
             self.limits.compile_time_s,
         )
         if reply.get("ok"):
             return None
         if "compile" not in reply:
-            return Judgement(Status.INVALID_INPUT, reply.get("error", "could not write the program"))
+            return Judgement(
+                Status.INVALID_INPUT, reply.get("error", "could not write the program")
+            )
         result = reply["compile"]
         output = (result.get("stderr") or result.get("stdout") or "")[-2000:]
-        reason = "compilation exceeded its limits" if result.get("timed_out") or result.get("signal") else "compilation failed"
-        return Judgement(Status.COMPILE_ERROR, f"{reason}: {output[-_EXCERPT:]}", compile_output=output)
+        reason = (
+            "compilation exceeded its limits"
+            if result.get("timed_out") or result.get("signal")
+            else "compilation failed"
+        )
+        return Judgement(
+            Status.COMPILE_ERROR, f"{reason}: {output[-_EXCERPT:]}", compile_output=output
+        )
 
     def stdio(self, tests: StdioTests, compare: str, checker: str | None) -> list[TestVerdict]:
         verdicts = []
         for test_input, expected in zip(tests.inputs, tests.outputs, strict=True):
+            target = (
+                {"python": self.lang.file} if self.lang.warm_python else {"argv": self.run_argv}
+            )
             reply = self._ask(
-                {"op": "run", "argv": self.run_argv, "stdin": test_input, "limits": _run_limits(self.lang, self.limits)},
+                {
+                    "op": "run",
+                    **target,
+                    "stdin": test_input,
+                    "limits": _run_limits(self.lang, self.limits),
+                },
                 self.limits.time_s,
             )
             verdict = classify(reply, self.limits, self.limits.memory_mb)
@@ -177,17 +228,29 @@ class Judge:
 
     def _open(self, entry: str) -> TestVerdict | None:
         limits = _run_limits(self.lang, self.limits)
-        limits["cpu_s"] = self.limits.time_s * 20  # cumulative over all calls; each call has its wall limit
-        reply = self._ask({"op": "call_open", "source": self.lang.file, "entry": entry, "limits": limits}, self.limits.time_s)
+        limits["cpu_s"] = (
+            self.limits.time_s * 20
+        )  # cumulative over all calls; each call has its wall limit
+        reply = self._ask(
+            {"op": "call_open", "source": self.lang.file, "entry": entry, "limits": limits},
+            self.limits.time_s,
+        )
         if reply.get("loaded"):
             return None
-        return self._call_failure(reply) or TestVerdict(Status.RUNTIME_ERROR, f"could not load the program: {reply.get('error', '')[-_EXCERPT:]}")
+        return self._call_failure(reply) or TestVerdict(
+            Status.RUNTIME_ERROR,
+            f"could not load the program: {reply.get('error', '')[-_EXCERPT:]}",
+        )
 
     def _call_failure(self, reply: dict[str, Any]) -> TestVerdict | None:
         if reply.get("timed_out"):
-            return TestVerdict(Status.TIMEOUT, f"a call exceeded the {self.limits.time_s:g}s time limit")
+            return TestVerdict(
+                Status.TIMEOUT, f"a call exceeded the {self.limits.time_s:g}s time limit"
+            )
         if reply.get("output_exceeded"):
-            return TestVerdict(Status.OUTPUT_LIMIT, f"output exceeded {self.limits.output_bytes} bytes")
+            return TestVerdict(
+                Status.OUTPUT_LIMIT, f"output exceeded {self.limits.output_bytes} bytes"
+            )
         if reply.get("crashed"):
             verdict = classify(reply, self.limits, self.limits.memory_mb)
             return verdict or TestVerdict(Status.RUNTIME_ERROR, "the program exited during a call")
@@ -198,17 +261,25 @@ class Judge:
         try:
             encoded = wire.encode(list(args))
         except TypeError as error:
-            return None, TestVerdict(Status.INVALID_INPUT, f"test arguments cannot be sent: {error}")
-        reply = self._ask({"op": "call", "args": encoded, "wall_s": self.limits.time_s}, self.limits.time_s)
+            return None, TestVerdict(
+                Status.INVALID_INPUT, f"test arguments cannot be sent: {error}"
+            )
+        reply = self._ask(
+            {"op": "call", "args": encoded, "wall_s": self.limits.time_s}, self.limits.time_s
+        )
         failure = self._call_failure(reply)
         if failure is not None:
             return None, failure
         if "error" in reply:
-            return None, TestVerdict(Status.RUNTIME_ERROR, _RAISED, output=reply["error"][-_EXCERPT:])
+            return None, TestVerdict(
+                Status.RUNTIME_ERROR, _RAISED, output=reply["error"][-_EXCERPT:]
+            )
         try:
             return wire.decode(reply["value"]), None
         except (wire.ProtocolError, KeyError) as error:
-            return None, TestVerdict(Status.RUNTIME_ERROR, f"the result could not be decoded: {error}")
+            return None, TestVerdict(
+                Status.RUNTIME_ERROR, f"the result could not be decoded: {error}"
+            )
 
     def calls(self, tests: CallTests) -> list[TestVerdict]:
         failure = self._open(tests.fn_name)
@@ -219,7 +290,10 @@ class Judge:
             value, failure = self.call(list(args))
             if failure is None:
                 ok = values_match(expected, value)
-                failure = TestVerdict(Status.OK if ok else Status.WRONG, "" if ok else f"returned {str(value)[:_EXCERPT]}")
+                failure = TestVerdict(
+                    Status.OK if ok else Status.WRONG,
+                    "" if ok else f"returned {str(value)[:_EXCERPT]}",
+                )
             verdicts.append(failure)
             if self.stop and failure.status is not Status.OK:
                 break
@@ -244,7 +318,9 @@ class _CandidateFailed(Exception):
         self.verdict = verdict
 
 
-def _run_check(ref: CodeReference, call: Callable[[list[Any]], tuple[Any, TestVerdict | None]]) -> TestVerdict:
+def _run_check(
+    ref: CodeReference, call: Callable[[list[Any]], tuple[Any, TestVerdict | None]]
+) -> TestVerdict:
     """The dataset's ``check(candidate)`` on the host; ``candidate`` crosses into the box."""
 
     def candidate(*args: Any) -> Any:
@@ -265,5 +341,7 @@ def _run_check(ref: CodeReference, call: Callable[[list[Any]], tuple[Any, TestVe
     except AssertionError as error:
         return TestVerdict(Status.WRONG, f"assertion failed {str(error)[:_EXCERPT]}".strip())
     except Exception as error:
-        return TestVerdict(Status.WRONG, f"the tests raised {type(error).__name__}: {str(error)[:_EXCERPT]}")
+        return TestVerdict(
+            Status.WRONG, f"the tests raised {type(error).__name__}: {str(error)[:_EXCERPT]}"
+        )
     return TestVerdict(Status.OK)

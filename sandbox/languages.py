@@ -20,6 +20,7 @@ class Language:
     compile: tuple[str, ...] | None = None
     address_space_limit: bool = True  # RLIMIT_AS = the memory limit
     processes: int = 64  # RLIMIT_NPROC: threads count too, so the JVM needs more
+    warm_python: bool = False  # run in a fork of the supervisor's warm interpreter, not via exec
 
     def run_argv(self, memory_mb: int) -> list[str]:
         return [part.format(memory_mb=memory_mb) for part in self.run]
@@ -28,13 +29,30 @@ class Language:
 LANGUAGES: dict[str, Language] = {
     lang.name: lang
     for lang in (
-        Language("python", "main.py", ("python3", "-B", "main.py")),
-        Language("cpp", "main.cpp", ("./main",), ("g++", "-std=c++17", "-O2", "-pipe", "-o", "main", "main.cpp")),
-        Language("c", "main.c", ("./main",), ("gcc", "-std=c11", "-O2", "-pipe", "-o", "main", "main.c", "-lm")),
+        Language("python", "main.py", ("python3", "-B", "main.py"), warm_python=True),
+        Language(
+            "cpp",
+            "main.cpp",
+            ("./main",),
+            ("g++", "-std=c++17", "-O2", "-pipe", "-o", "main", "main.cpp"),
+        ),
+        Language(
+            "c",
+            "main.c",
+            ("./main",),
+            ("gcc", "-std=c11", "-O2", "-pipe", "-o", "main", "main.c", "-lm"),
+        ),
         Language(
             "java",
             "Main.java",
-            ("java", "-Xmx{memory_mb}m", "-Xss64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "Main"),
+            (
+                "java",
+                "-Xmx{memory_mb}m",
+                "-Xss64m",
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1",
+                "Main",
+            ),
             ("javac", "-J-Xmx512m", "-J-XX:+UseSerialGC", "-encoding", "UTF-8", "Main.java"),
             address_space_limit=False,
             processes=512,

@@ -75,7 +75,9 @@ def values_match(expected: Any, actual: Any) -> bool:
             values_match(e, a) for e, a in zip(expected, actual, strict=True)
         )
     if isinstance(expected, dict) and type(actual) is dict:
-        return expected.keys() == actual.keys() and all(values_match(v, actual[k]) for k, v in expected.items())
+        return expected.keys() == actual.keys() and all(
+            values_match(v, actual[k]) for k, v in expected.items()
+        )
     return type(expected) is type(actual) and expected == actual
 
 

@@ -18,7 +18,6 @@ import contextlib
 import logging
 import os
 import queue
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -101,7 +100,9 @@ class SandboxPool:
         try:
             box = self._idle.get(timeout=timeout_s)
         except queue.Empty:
-            raise SandboxUnavailable(f"no sandbox container became free in {timeout_s:g}s") from None
+            raise SandboxUnavailable(
+                f"no sandbox container became free in {timeout_s:g}s"
+            ) from None
         healthy = False
         try:
             yield box
