@@ -48,6 +48,7 @@ def serve(source_path, entry, requests, replies):
             reply = {"value": wire.encode(value)}
         except BaseException as error:
             reply = {"error": _describe(error)}
+        reply["nonce"] = request.get("nonce")
         wire.write_frame(replies, reply)
 
 

@@ -400,11 +400,17 @@ class Supervisor:
     def call(self, request):
         if self.harness is None:
             return {"error": "no program is loaded", "crashed": True}
+        # A fresh nonce per call: a reply written ahead of time (before the question was
+        # known) cannot be taken for the answer.
+        nonce = os.urandom(8).hex()
         try:
-            wire.write_frame(self.harness["req"], {"args": request["args"]})
+            wire.write_frame(self.harness["req"], {"args": request["args"], "nonce": nonce})
         except OSError:
             return self._dead()
-        return self._reply(request.get("wall_s", self.harness["limits"].get("wall_s", 5)))
+        reply = self._reply(request.get("wall_s", self.harness["limits"].get("wall_s", 5)))
+        if ("value" in reply or "error" in reply) and reply.pop("nonce", None) != nonce:
+            return {"error": "a reply did not answer its call (stale or forged)", "crashed": True}
+        return reply
 
     def _reply(self, wall_s):
         h = self.harness

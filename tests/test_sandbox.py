@@ -1,0 +1,267 @@
+"""The code sandbox end to end: a real Docker Engine, real containers, real toolchains."""
+
+import time
+
+import docker
+import pytest
+from humaneval import problems, sample
+
+from rewards.code import CodeScorer, complete_with_prompt, extract_code
+from rewards.schema import Status, decode_sample
+from sandbox.box import LABEL
+from sandbox.pool import SandboxPool
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    with CodeScorer(containers=2) as s:
+        yield s
+
+
+def stdio(response, language, inputs, outputs, **options):
+    return decode_sample(
+        {
+            "id": "s",
+            "kind": "code",
+            "response": response,
+            "reference": {
+                "language": language,
+                "tests": {"inputs": inputs, "outputs": outputs},
+                **options,
+            },
+        }
+    )
+
+
+def fenced(code, language="python"):
+    return f"Here is my solution.\n```{language}\n{code}\n```\n"
+
+
+def score(scorer, item):
+    return scorer.score([item])[0]
+
+
+# --------------------------------------------------------------------------- HumanEval
+
+
+def test_humaneval_canonical_solutions_all_pass(scorer):
+    items = [decode_sample(sample(p, p["canonical_solution"])) for p in problems()]
+    assert len(items) == 164
+    results = scorer.score(items)
+    failed = [(r.id, r.status, r.message) for r in results if not r.correct]
+    assert failed == []
+    assert all(r.reward == 1.0 for r in results)
+
+
+def test_humaneval_return_none_bodies_all_fail(scorer):
+    items = [decode_sample(sample(p, "    return None\n")) for p in problems()]
+    results = scorer.score(items)
+    assert [r.id for r in results if r.correct] == []
+    assert all(r.reward == 0.0 for r in results)
+
+
+# --------------------------------------------------------------------------- languages
+
+SUM = {
+    "python": "a, b = map(int, input().split())\nprint(a + b)",
+    "cpp": '#include <iostream>\nint main(){long long a,b;std::cin>>a>>b;std::cout<<a+b<<"\\n";}',
+    "c": '#include <stdio.h>\nint main(){long long a,b;scanf("%lld %lld",&a,&b);printf("%lld\\n",a+b);return 0;}',
+    "java": (
+        "import java.util.*;\npublic class Main{public static void main(String[] x){"
+        "Scanner s=new Scanner(System.in);long a=s.nextLong(),b=s.nextLong();System.out.println(a+b);}}"
+    ),
+    "javascript": (
+        "const [a,b]=require('fs').readFileSync(0,'utf8').trim().split(/\\s+/).map(BigInt);"
+        "console.log((a+b).toString());"
+    ),
+    "bash": "read a b\necho $((a + b))",
+}
+WRONG = {
+    "python": "a, b = map(int, input().split())\nprint(a - b)",
+    "cpp": '#include <iostream>\nint main(){long long a,b;std::cin>>a>>b;std::cout<<a-b<<"\\n";}',
+    "c": '#include <stdio.h>\nint main(){long long a,b;scanf("%lld %lld",&a,&b);printf("%lld\\n",a-b);return 0;}',
+    "java": "public class Main{public static void main(String[] x){System.out.println(0);}}",
+    "javascript": "console.log('0');",
+    "bash": "read a b\necho 0",
+}
+INPUTS, OUTPUTS = ["1 2\n", "100 -7\n", "123456789 987654321\n"], ["3\n", "93\n", "1111111110\n"]
+
+
+@pytest.mark.parametrize("language", sorted(SUM))
+def test_each_language_passes_and_fails(scorer, language):
+    good = score(scorer, stdio(fenced(SUM[language], language), language, INPUTS, OUTPUTS))
+    assert good.status is Status.OK, good
+    assert good.reward == 1.0 and good.details["passed"] == 3
+    bad = score(scorer, stdio(fenced(WRONG[language], language), language, INPUTS, OUTPUTS))
+    assert bad.status is Status.WRONG and bad.reward == 0.0
+    assert bad.details["tests"][0]["status"] == "wrong"
+
+
+@pytest.mark.parametrize(
+    ("language", "code"),
+    [
+        ("cpp", "int main( { return 0; }"),
+        ("c", "int main() { return x; }"),
+        ("java", "public class Main { void }"),
+    ],
+)
+def test_compile_errors(scorer, language, code):
+    result = score(scorer, stdio(fenced(code, language), language, ["\n"], ["\n"]))
+    assert result.status is Status.COMPILE_ERROR
+    assert result.details["compile_output"]
+
+
+def test_java_public_class_with_another_name(scorer):
+    code = (
+        "public class Solution { public static void main(String[] a) { System.out.println(3); } }"
+    )
+    assert score(scorer, stdio(fenced(code, "java"), "java", ["\n"], ["3\n"])).correct
+
+
+# --------------------------------------------------------------------------- function calls
+
+
+def call_sample(response, fn_name, inputs, outputs):
+    return decode_sample(
+        {
+            "id": "c",
+            "kind": "code",
+            "response": response,
+            "reference": {
+                "language": "python",
+                "tests": {"fn_name": fn_name, "inputs": inputs, "outputs": outputs},
+            },
+        }
+    )
+
+
+def test_function_call_top_level_and_solution_method(scorer):
+    top = fenced("def two_sum(nums, target):\n    seen = {}\n    for i, n in enumerate(nums):\n"
+                 "        if target - n in seen:\n            return [seen[target - n], i]\n        seen[n] = i")  # fmt: skip
+    cases = ([[[2, 7, 11, 15], 9], [[3, 2, 4], 6]], [[0, 1], [1, 2]])
+    assert score(scorer, call_sample(top, "two_sum", *cases)).correct
+    method = fenced("class Solution:\n    def twoSum(self, nums, target):\n        return (0, 1)")
+    result = score(scorer, call_sample(method, "twoSum", *cases))
+    assert result.status is Status.WRONG and result.details["passed"] == 1  # a tuple equals a list
+
+
+def test_function_call_float_tolerance_and_types(scorer):
+    code = fenced("def f(x):\n    return x / 3")
+    assert score(scorer, call_sample(code, "f", [[1]], [0.3333333])).correct
+    assert not score(
+        scorer, call_sample(fenced("def f(x):\n    return True"), "f", [[1]], [1])
+    ).correct
+
+
+def test_missing_function_is_a_runtime_error(scorer):
+    result = score(scorer, call_sample(fenced("def g(): pass"), "f", [[1]], [1]))
+    assert (
+        result.status is Status.RUNTIME_ERROR
+        and "no function" in result.details["tests"][0]["message"]
+    )
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+@pytest.mark.parametrize(
+    ("printed", "expected", "passes"),
+    [
+        ("print('1 2')", "1 2\n", True),
+        ("print('1 2   ')\nprint()\nprint()", "1 2\n", True),  # trailing space and blank lines
+        ("import sys; sys.stdout.write('1 2\\r\\n')", "1 2\n", True),  # CRLF
+        ("print('YES')", "yes\n", False),  # case matters
+        ("print('1')", "1\n2\n", False),  # a prefix never passes
+        ("print('1\\n2\\n3')", "1\n2\n", False),  # nor extra lines
+        ("print('0.3333333')", "0.333333\n", True),  # decimal tolerance
+        ("print('4')", "3\n", False),  # integers exactly
+        ("print('NO')", "YES\n", False),
+        ("print('1 2 3')", "1 2\n", False),
+    ],
+)
+def test_default_comparison(scorer, printed, expected, passes):
+    assert score(scorer, stdio(fenced(printed), "python", ["\n"], [expected])).correct is passes
+
+
+def test_exact_mode_and_checker(scorer):
+    assert not score(
+        scorer, stdio(fenced("print('1 ')"), "python", ["\n"], ["1\n"], compare="exact")
+    ).correct
+    checker = "def check(inp, expected, actual):\n    return sorted(actual.split()) == sorted(expected.split())"
+    item = stdio(fenced("print('3 1 2')"), "python", ["\n"], ["1 2 3\n"], checker=checker)
+    assert score(scorer, item).correct
+
+
+# --------------------------------------------------------------------------- scoring and statuses
+
+
+def test_every_test_runs_and_options(scorer):
+    code = fenced("x = int(input())\nprint(x if x != 2 else 0)")
+    inputs, outputs = ["1\n", "2\n", "3\n", "4\n"], ["1\n", "2\n", "3\n", "4\n"]
+    result = score(scorer, stdio(code, "python", inputs, outputs))
+    assert (
+        result.reward == 0.0 and len(result.details["tests"]) == 4 and result.details["passed"] == 3
+    )
+    partial = score(scorer, stdio(code, "python", inputs, outputs, partial_credit=True))
+    assert partial.reward == 0.75 and partial.status is Status.WRONG
+    stopped = score(scorer, stdio(code, "python", inputs, outputs, stop_at_first_failure=True))
+    assert len(stopped.details["tests"]) == 2 and "test 2 of 4" in stopped.message
+
+
+def test_no_code_block_and_bad_language(scorer):
+    assert (
+        score(scorer, stdio("I think the answer is 3.", "python", ["\n"], ["3\n"])).status
+        is Status.NO_ANSWER
+    )
+    bad = score(scorer, stdio(fenced("x"), "cobol", ["\n"], ["3\n"]))
+    assert bad.status is Status.INVALID_INPUT and bad.details["field"] == "reference.language"
+
+
+def test_per_test_details_and_limits(scorer):
+    result = score(
+        scorer,
+        stdio(fenced("import time; time.sleep(3)"), "python", ["\n"], ["\n"], time_limit_s=1),
+    )
+    assert result.status is Status.TIMEOUT
+    test = result.details["tests"][0]
+    assert test["status"] == "timeout" and test["time_s"] < 3
+
+
+def test_code_extraction():
+    response = "```\nprint(0)\n```\ntext\n```python\nprint(1)\n```\n```cpp\nint main(){}\n```"
+    assert extract_code(response, "python", raw_allowed=False) == "print(1)\n"
+    assert extract_code(response, "c++", raw_allowed=False) == "int main(){}\n"
+    assert extract_code("no fence", "python", raw_allowed=False) is None
+    assert extract_code("    return 1", "python", raw_allowed=True) == "    return 1"
+    prompt = "import math\ndef f(x):\n    '''doc'''\n"
+    assert complete_with_prompt("    return x", prompt, "f") == prompt + "    return x"
+    assert complete_with_prompt("def f(x):\n    return x", prompt, "f").startswith(prompt)
+
+
+# --------------------------------------------------------------------------- the pool
+
+
+def test_pool_recycles_and_leaves_no_containers():
+    client = docker.from_env()
+    with SandboxPool(size=1, recycle_after=2) as pool:
+        owner = pool.owner
+        ids = []
+        for _ in range(3):
+            with pool.box() as box:
+                ids.append(box.id)
+                box.request({"op": "hello"}, timeout_s=10)
+        assert ids[0] == ids[1] != ids[2] and pool.recycled == 1
+    time.sleep(0.5)
+    assert client.containers.list(all=True, filters={"label": f"{LABEL}={owner}"}) == []
+
+
+def test_a_dead_container_is_replaced():
+    with SandboxPool(size=1) as pool:
+        with pool.box() as box:
+            first = box.id
+        box.container.kill()
+        with pytest.raises(Exception), pool.box() as same:  # noqa: B017 - the channel error is the point
+            same.request({"op": "hello"}, timeout_s=10)
+        with pool.box(timeout_s=60) as fresh:
+            assert fresh.id != first
+            assert fresh.request({"op": "hello"}, timeout_s=10)["pid"] == 1
