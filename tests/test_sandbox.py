@@ -241,6 +241,15 @@ def test_code_extraction():
 # --------------------------------------------------------------------------- the pool
 
 
+def test_supervisor_leaks_no_descriptors(scorer):
+    slow = stdio(fenced("while True: pass"), "python", ["\n"], ["\n"], time_limit_s=1)
+    calls = call_sample(fenced("def f(x):\n    return x"), "f", [[1], [2]], [1, 2])
+    for item in (slow, calls, slow, calls):
+        score(scorer, item)
+    with scorer.pool().box() as box:
+        assert sorted(box.request({"op": "fds"}, timeout_s=10)) == ["0", "1", "2"]
+
+
 def test_pool_recycles_and_leaves_no_containers():
     client = docker.from_env()
     with SandboxPool(size=1, recycle_after=2) as pool:

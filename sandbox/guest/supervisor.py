@@ -9,7 +9,8 @@ path makes no Docker API call. Each request is one of:
 * ``run``      — run a command with stdin under limits, return its output;
 * ``call_open`` / ``call`` / ``call_close`` — load a Python program in a harness process
   and call one of its functions with plain-data arguments (wire.encode);
-* ``reset``    — kill everything, wipe /work and /tmp, report whether the box is clean.
+* ``reset``    — kill everything, wipe /work and /tmp, report whether the box is clean;
+* ``hello`` / ``fds`` — diagnostics (identity; the supervisor's open descriptors).
 
 Why PID 1: the kernel drops signals sent to a namespace's init from inside it unless
 init handles them, so a candidate's ``kill -9 1`` or ``kill -1`` cannot kill the
@@ -141,6 +142,11 @@ class Streams:
                 buffer.extend(chunk[: STDERR_EXCERPT - len(buffer)])
         elif not self.exceeded:
             buffer.extend(chunk)
+
+    def close(self):
+        """Close the epoll object now: a forked child must never inherit a live one whose
+        later garbage collection would close a descriptor number the child reused."""
+        self.selector.close()
 
     def open_count(self, ignore=()):
         return sum(1 for key in self.selector.get_map().values() if key.fd not in ignore)
@@ -358,6 +364,7 @@ class Supervisor:
         if exited_at is None:  # still running: timed out or flooding; the rest die in kill_all
             os.kill(proc.pid, signal.SIGKILL)
         _, status, usage = os.wait4(proc.pid, 0)
+        streams.close()
         os.close(exit_fd)
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             with contextlib.suppress(OSError):
@@ -462,6 +469,7 @@ class Supervisor:
                 os.close(fd)
         for stream in (self.harness["proc"].stdout, self.harness["proc"].stderr):
             stream.close()
+        self.harness["streams"].close()
         self.harness = None
         kill_all()
 
@@ -479,6 +487,15 @@ class Supervisor:
             problems.append(f"processes survived: {_others()}")
         self.dir = None
         return {"clean": not problems, "problems": problems}
+
+    def fds(self, request):
+        out = {}
+        for e in os.listdir("/proc/self/fd"):
+            try:
+                out[e] = os.readlink(f"/proc/self/fd/{e}")
+            except OSError:
+                pass
+        return out
 
     def hello(self, request):
         return {"pid": os.getpid(), "uid": os.getuid(), "python": sys.version.split()[0]}
@@ -529,7 +546,7 @@ def main():
     supervisor = Supervisor()
     handlers = {
         name: getattr(supervisor, name)
-        for name in ("prepare", "run", "call_open", "call", "call_close", "reset", "hello")
+        for name in ("prepare", "run", "call_open", "call", "call_close", "reset", "hello", "fds")
     }
     while True:
         try:
