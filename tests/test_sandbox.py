@@ -4,8 +4,8 @@ import time
 
 import docker
 import pytest
-from humaneval import problems, sample
 
+from bench.humaneval import problems, sample
 from rewards.code import CodeScorer, complete_with_prompt, extract_code
 from rewards.schema import Status, decode_sample
 from sandbox.box import LABEL

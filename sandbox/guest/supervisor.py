@@ -491,10 +491,8 @@ class Supervisor:
     def fds(self, request):
         out = {}
         for e in os.listdir("/proc/self/fd"):
-            try:
+            with contextlib.suppress(OSError):
                 out[e] = os.readlink(f"/proc/self/fd/{e}")
-            except OSError:
-                pass
         return out
 
     def hello(self, request):
