@@ -9,10 +9,14 @@ the prompt's imports and helpers, is completed with the prompt.
 Reward: 1.0 when every test passes, else 0.0 (Kimi k1.5); ``partial_credit`` gives the
 fraction passed. Every test runs unless ``stop_at_first_failure`` is set.
 
-Example (needs Docker):
-    >>> from rewards.code import CodeScorer       # doctest: +SKIP
-    >>> with CodeScorer(containers=2) as scorer:
-    ...     scorer.score([sample])[0].status
+Example (needs a running Docker Engine):
+    >>> from rewards.schema import decode_sample
+    >>> sample = decode_sample({"id": "1", "kind": "code",
+    ...     "response": "```python\\nprint(sum(map(int, input().split())))\\n```",
+    ...     "reference": {"language": "python", "tests": {"inputs": ["1 2"], "outputs": ["3"]}}})
+    >>> with CodeScorer(containers=1) as scorer:
+    ...     scorer.score([sample])[0].status.value
+    'ok'
 """
 
 from __future__ import annotations

@@ -50,10 +50,10 @@ def test_examples_file_scores_every_sample(tmp_path):
         "self-correction": "ok",
         "wrong": "wrong",
         "no-answer": "no_answer",
-        "code-add": "invalid_input",  # until the sandbox lands
+        "code-add": "ok",
         "open-ended": "invalid_input",  # until a reward model is configured
     }
-    assert "ok=4" in proc.stderr and "mean reward 0.5000" in proc.stderr
+    assert "ok=5" in proc.stderr and "mean reward 0.6250" in proc.stderr
 
 
 def test_stdin_to_stdout():

@@ -118,6 +118,38 @@ def test_java_public_class_with_another_name(scorer):
     assert score(scorer, stdio(fenced(code, "java"), "java", ["\n"], ["3\n"])).correct
 
 
+# A second problem per language: n, then n integers; print the largest and the count of evens.
+MAX_EVENS = {
+    "python": "n = int(input())\nxs = list(map(int, input().split()))\nprint(max(xs), sum(x % 2 == 0 for x in xs))",
+    "cpp": (
+        "#include <bits/stdc++.h>\nint main(){int n;std::cin>>n;long long m=LLONG_MIN;int e=0;"
+        "for(int i=0;i<n;i++){long long x;std::cin>>x;m=std::max(m,x);e+=x%2==0;}std::cout<<m<<' '<<e<<'\\n';}"
+    ),
+    "c": (
+        '#include <stdio.h>\nint main(){int n;scanf("%d",&n);long long m=-(1LL<<62);int e=0;'
+        'for(int i=0;i<n;i++){long long x;scanf("%lld",&x);if(x>m)m=x;e+=x%2==0;}printf("%lld %d\\n",m,e);return 0;}'
+    ),
+    "java": (
+        "import java.util.*;\npublic class Main{public static void main(String[] a){Scanner s=new Scanner(System.in);"
+        "int n=s.nextInt();long m=Long.MIN_VALUE;int e=0;for(int i=0;i<n;i++){long x=s.nextLong();m=Math.max(m,x);"
+        'if(x%2==0)e++;}System.out.println(m+" "+e);}}'
+    ),
+    "javascript": (
+        "const t=require('fs').readFileSync(0,'utf8').trim().split(/\\s+/).map(Number);const xs=t.slice(1,1+t[0]);"
+        "console.log(Math.max(...xs)+' '+xs.filter(x=>x%2===0).length);"
+    ),
+    "bash": 'read n\nread -a xs\nm=${xs[0]}; e=0\nfor x in "${xs[@]}"; do (( x > m )) && m=$x; (( x % 2 == 0 )) && e=$((e+1)); done\necho "$m $e"',
+}
+
+
+@pytest.mark.parametrize("language", sorted(MAX_EVENS))
+def test_each_language_second_problem(scorer, language):
+    inputs = ["3\n1 2 3\n", "5\n-4 -8 7 10 3\n", "1\n-5\n"]
+    outputs = ["3 1\n", "10 3\n", "-5 0\n"]
+    result = score(scorer, stdio(fenced(MAX_EVENS[language], language), language, inputs, outputs))
+    assert result.status is Status.OK, result
+
+
 # --------------------------------------------------------------------------- function calls
 
 
