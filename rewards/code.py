@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from rewards.engine import Progress
+from rewards.engine import UNLIMITED, Budget, Progress
 from rewards.schema import (
     CallTests,
     CodeReference,
@@ -79,11 +79,7 @@ def complete_with_prompt(code: str, prompt: str | None, entry_point: str) -> str
     if not prompt:
         return code
     if re.search(rf"^\s*def\s+{re.escape(entry_point)}\s*\(", code, re.MULTILINE):
-        return (
-            f"{prompt}\n    pass\n\n{code}"
-            if prompt.rstrip().endswith(":")
-            else f"{prompt}\n{code}"
-        )
+        return f"{prompt}\n    pass\n\n{code}" if prompt.rstrip().endswith(":") else f"{prompt}\n{code}"
     return prompt + code
 
 
@@ -100,17 +96,11 @@ def _validate(ref: CodeReference) -> ContractError | None:
     lang = find_language(ref.language)
     if lang is None:
         known = ", ".join(sorted(LANGUAGES))
-        return ContractError(
-            "reference.language", f"unknown language {ref.language!r} (known: {known})"
-        )
+        return ContractError("reference.language", f"unknown language {ref.language!r} (known: {known})")
     if ref.compare is not None and ref.compare not in MODES:
-        return ContractError(
-            "reference.compare", f"unknown mode {ref.compare!r} (known: {', '.join(MODES)})"
-        )
+        return ContractError("reference.compare", f"unknown mode {ref.compare!r} (known: {', '.join(MODES)})")
     if lang.name != "python" and (isinstance(ref.tests, CallTests) or ref.test is not None):
-        return ContractError(
-            "reference.tests", "function-call and assert tests need language 'python'"
-        )
+        return ContractError("reference.tests", "function-call and assert tests need language 'python'")
     return None
 
 
@@ -131,16 +121,21 @@ class CodeScorer:
                 self._pool = SandboxPool(self.containers)
             return self._pool
 
-    def score(self, samples: Sequence[Sample], progress: Progress | None = None) -> list[Result]:
+    def score(
+        self, samples: Sequence[Sample], progress: Progress | None = None, budget: Budget = UNLIMITED
+    ) -> list[Result]:
         def one(sample: Sample) -> Result:
-            result = self.score_one(sample)
+            if budget.stopped:
+                result = Result.failure(sample.id, Status.TIMEOUT, f"not run: {budget.why()}")
+            else:
+                result = self.score_one(sample, budget)
             if progress:
                 progress(1)
             return result
 
         return list(self._threads.map(one, samples))
 
-    def score_one(self, sample: Sample) -> Result:
+    def score_one(self, sample: Sample, budget: Budget = UNLIMITED) -> Result:
         ref = sample.reference
         assert isinstance(ref, CodeReference)
         error = _validate(ref)
@@ -148,15 +143,13 @@ class CodeScorer:
             return Result.invalid(sample.id, error)
         code = extract_code(sample.response, ref.language, raw_allowed=ref.test is not None)
         if code is None:
-            return Result.failure(
-                sample.id, Status.NO_ANSWER, "no fenced code block in the response"
-            )
+            return Result.failure(sample.id, Status.NO_ANSWER, "no fenced code block in the response")
         if ref.test is not None and ref.entry_point:
             code = complete_with_prompt(code, ref.prompt, ref.entry_point)
         start = time.perf_counter()
         for attempt in range(2):  # one retry on a fresh box if a container dies under us
             try:
-                judgement = self._judge(ref, code)
+                judgement = self._judge(ref, code, budget)
                 break
             except SandboxUnavailable as error:
                 return Result.failure(
@@ -170,11 +163,12 @@ class CodeScorer:
                 log.warning("retrying sample %s after a sandbox failure: %s", sample.id, error)
         return _result(sample, ref, judgement, time.perf_counter() - start)
 
-    def _judge(self, ref: CodeReference, code: str) -> Judgement:
+    def _judge(self, ref: CodeReference, code: str, budget: Budget) -> Judgement:
         lang = find_language(ref.language)
         assert lang is not None
-        with self.pool().box() as box:
-            judge = Judge(box, lang, _limits(ref, self.maxima), bool(ref.stop_at_first_failure))
+        with self.pool().box(timeout_s=min(600.0, max(budget.remaining(), 0.0))) as box:
+            limits = _limits(ref, self.maxima)
+            judge = Judge(box, lang, limits, bool(ref.stop_at_first_failure), budget)
             failed = judge.prepare(code)
             if failed is not None:
                 return failed
@@ -189,9 +183,7 @@ class CodeScorer:
         if first_failure is None and len(verdicts) == total:
             return Judgement(Status.OK, f"passed all {total} tests", verdicts)
         failed_at = verdicts.index(first_failure) + 1 if first_failure else len(verdicts) + 1
-        message = (
-            f"test {failed_at} of {total}: {first_failure.message if first_failure else 'not run'}"
-        )
+        message = f"test {failed_at} of {total}: {first_failure.message if first_failure else 'not run'}"
         return Judgement(first_failure.status if first_failure else Status.WRONG, message, verdicts)
 
     def close(self) -> None:

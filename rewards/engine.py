@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,12 +30,43 @@ Progress = Callable[[int], None]
 """Called with the number of samples just finished; used for progress bars and metrics."""
 
 
+class Budget:
+    """A batch's deadline and cancellation, shared by every scorer working on it.
+
+    The server makes one from the RPC's remaining deadline and cancels it when the call
+    is cancelled; scorers cap per-sample time by :meth:`remaining` and skip queued work
+    once :attr:`stopped`.
+    """
+
+    def __init__(self, deadline_s: float | None = None) -> None:
+        self.deadline = None if deadline_s is None else time.monotonic() + deadline_s
+        self._cancelled = threading.Event()
+
+    def remaining(self) -> float:
+        return float("inf") if self.deadline is None else self.deadline - time.monotonic()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    @property
+    def stopped(self) -> bool:
+        return self.cancelled or self.remaining() <= 0
+
+    def why(self) -> str:
+        return "the request was cancelled" if self.cancelled else "the request deadline passed"
+
+
+UNLIMITED = Budget()
+
+
 class Scorer(Protocol):
     """Scores samples of one kind. Must return one result per sample, in order."""
 
-    def score(
-        self, samples: Sequence[Sample], progress: Progress | None = None
-    ) -> list[Result]: ...
+    def score(self, samples: Sequence[Sample], progress: Progress | None = None) -> list[Result]: ...
 
     def close(self) -> None: ...
 
@@ -51,7 +83,10 @@ class Engine:
         self.unavailable = dict(unavailable)
 
     def score(
-        self, items: Sequence[Sample | Result], progress: Progress | None = None
+        self,
+        items: Sequence[Sample | Result],
+        progress: Progress | None = None,
+        budget: Budget = UNLIMITED,
     ) -> list[Result]:
         """Score a batch. ``items`` may hold ready results (e.g. decoding errors); they are
         passed through in place so the output lines up with the input."""
@@ -73,7 +108,8 @@ class Engine:
         def run(kind: Kind) -> None:
             indices = by_kind[kind]
             batch = [items[i] for i in indices]
-            for i, result in zip(indices, self._score_kind(kind, batch, progress), strict=True):
+            scored = self._score_kind(kind, batch, progress, budget)
+            for i, result in zip(indices, scored, strict=True):
                 results[i] = result
 
         if len(by_kind) == 1:
@@ -87,9 +123,7 @@ class Engine:
         if isinstance(item, Result):
             return item
         if item.id in seen_ids:
-            error = ContractError(
-                "id", f"duplicate id {item.id!r} in this batch; ids must be unique"
-            )
+            error = ContractError("id", f"duplicate id {item.id!r} in this batch; ids must be unique")
             return Result.invalid(item.id, error)
         if item.kind not in self.scorers:
             reason = self.unavailable.get(item.kind, "no scorer registered")
@@ -98,11 +132,11 @@ class Engine:
         return None
 
     def _score_kind(
-        self, kind: Kind, batch: list[Sample], progress: Progress | None
+        self, kind: Kind, batch: list[Sample], progress: Progress | None, budget: Budget
     ) -> list[Result]:
         start = time.perf_counter()
         try:
-            out = self.scorers[kind].score(batch, progress)
+            out = self.scorers[kind].score(batch, progress, budget)
         except Exception as error:  # a scorer bug must not lose the batch
             message = f"{kind} scorer failed: {type(error).__name__}: {error}"
             out = [Result.failure(s.id, Status.INTERNAL_ERROR, message) for s in batch]
@@ -112,9 +146,7 @@ class Engine:
             message = f"{kind} scorer returned {len(out)} results for {len(batch)} samples"
             out = [Result.failure(s.id, Status.INTERNAL_ERROR, message) for s in batch]
         elapsed = time.perf_counter() - start
-        return [
-            _checked(sample, result, elapsed) for sample, result in zip(batch, out, strict=True)
-        ]
+        return [_checked(sample, result, elapsed) for sample, result in zip(batch, out, strict=True)]
 
     def close(self) -> None:
         for scorer in self.scorers.values():

@@ -99,9 +99,7 @@ class CodeReference:
     compare: str | None = None
     checker: str | None = None
     stop_at_first_failure: bool | None = None  # skip the remaining tests after a failure
-    partial_credit: bool | None = (
-        None  # reward = fraction of tests passed (default: all or nothing)
-    )
+    partial_credit: bool | None = None  # reward = fraction of tests passed (default: all or nothing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,9 +208,7 @@ class _Fields:
                 raise ContractError(self._name(key), "missing required field")
             return None
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in _tuple(types)):
-            raise ContractError(
-                self._name(key), f"expected {_type_names(types)}, got {_type_name(value)}"
-            )
+            raise ContractError(self._name(key), f"expected {_type_names(types)}, got {_type_name(value)}")
         return value
 
     def sub(self, key: str) -> _Fields | None:
@@ -246,9 +242,7 @@ def _string_list(fields: _Fields, key: str) -> tuple[str, ...]:
     items = fields.get(key, list, required=True)
     for i, item in enumerate(items):
         if not isinstance(item, str):
-            raise ContractError(
-                f"{fields._name(key)}[{i}]", f"expected string, got {_type_name(item)}"
-            )
+            raise ContractError(f"{fields._name(key)}[{i}]", f"expected string, got {_type_name(item)}")
     return tuple(items)
 
 

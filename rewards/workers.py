@@ -92,9 +92,7 @@ class _Worker:
             return self.conn.recv()
         except (EOFError, OSError, BrokenPipeError):
             self.process.join(0.1)
-            return Outcome(
-                crashed=True, error=f"worker process died (exit code {self.process.exitcode})"
-            )
+            return Outcome(crashed=True, error=f"worker process died (exit code {self.process.exitcode})")
 
     def kill(self) -> None:
         if self.process.is_alive():

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rewards.engine import UNLIMITED, Budget
 from rewards.schema import JSON, CallTests, CodeReference, Status, StdioTests
 from sandbox.box import Box
 from sandbox.guest import wire
@@ -136,12 +137,18 @@ class Judge:
     """Runs one submission in ``box``. ``stop_at_first_failure`` skips the remaining tests."""
 
     def __init__(
-        self, box: Box, lang: Language, limits: Limits, stop_at_first_failure: bool = False
+        self,
+        box: Box,
+        lang: Language,
+        limits: Limits,
+        stop_at_first_failure: bool = False,
+        budget: Budget = UNLIMITED,
     ) -> None:
         self.box = box
         self.lang = lang
         self.limits = limits
         self.stop = stop_at_first_failure
+        self.budget = budget  # the request's deadline and cancellation
         self.run_argv: list[str] = lang.run_argv(limits.memory_mb)
 
     def _ask(self, message: dict[str, Any], job_s: float) -> dict[str, Any]:
@@ -154,15 +161,11 @@ class Judge:
         if run_argv is not None:  # Java: a public class not named Main
             self.run_argv = [part.format(memory_mb=self.limits.memory_mb) for part in run_argv]
             if compile_argv:
-                compile_argv = [
-                    next(iter(files)) if part == "Main.java" else part for part in compile_argv
-                ]
+                compile_argv = [next(iter(files)) if part == "Main.java" else part for part in compile_argv]
         compile_limits = {
             "cpu_s": self.limits.compile_time_s,
             "wall_s": self.limits.compile_time_s,
-            "memory_bytes": self.limits.compile_memory_mb << 20
-            if self.lang.address_space_limit
-            else None,
+            "memory_bytes": self.limits.compile_memory_mb << 20 if self.lang.address_space_limit else None,
             "output_bytes": 1 << 20,
             "processes": self.lang.processes,
         }
@@ -178,9 +181,7 @@ class Judge:
         if reply.get("ok"):
             return None
         if "compile" not in reply:
-            return Judgement(
-                Status.INVALID_INPUT, reply.get("error", "could not write the program")
-            )
+            return Judgement(Status.INVALID_INPUT, reply.get("error", "could not write the program"))
         result = reply["compile"]
         output = (result.get("stderr") or result.get("stdout") or "")[-2000:]
         reason = (
@@ -188,16 +189,15 @@ class Judge:
             if result.get("timed_out") or result.get("signal")
             else "compilation failed"
         )
-        return Judgement(
-            Status.COMPILE_ERROR, f"{reason}: {output[-_EXCERPT:]}", compile_output=output
-        )
+        return Judgement(Status.COMPILE_ERROR, f"{reason}: {output[-_EXCERPT:]}", compile_output=output)
 
     def stdio(self, tests: StdioTests, compare: str, checker: str | None) -> list[TestVerdict]:
         verdicts = []
         for test_input, expected in zip(tests.inputs, tests.outputs, strict=True):
-            target = (
-                {"python": self.lang.file} if self.lang.warm_python else {"argv": self.run_argv}
-            )
+            if self.budget.stopped:  # the request's deadline or cancellation ends the run
+                verdicts.append(TestVerdict(Status.TIMEOUT, f"not run: {self.budget.why()}"))
+                break
+            target = {"python": self.lang.file} if self.lang.warm_python else {"argv": self.run_argv}
             reply = self._ask(
                 {
                     "op": "run",
@@ -228,9 +228,7 @@ class Judge:
 
     def _open(self, entry: str) -> TestVerdict | None:
         limits = _run_limits(self.lang, self.limits)
-        limits["cpu_s"] = (
-            self.limits.time_s * 20
-        )  # cumulative over all calls; each call has its wall limit
+        limits["cpu_s"] = self.limits.time_s * 20  # cumulative over all calls; each call has its wall limit
         reply = self._ask(
             {"op": "call_open", "source": self.lang.file, "entry": entry, "limits": limits},
             self.limits.time_s,
@@ -244,13 +242,9 @@ class Judge:
 
     def _call_failure(self, reply: dict[str, Any]) -> TestVerdict | None:
         if reply.get("timed_out"):
-            return TestVerdict(
-                Status.TIMEOUT, f"a call exceeded the {self.limits.time_s:g}s time limit"
-            )
+            return TestVerdict(Status.TIMEOUT, f"a call exceeded the {self.limits.time_s:g}s time limit")
         if reply.get("output_exceeded"):
-            return TestVerdict(
-                Status.OUTPUT_LIMIT, f"output exceeded {self.limits.output_bytes} bytes"
-            )
+            return TestVerdict(Status.OUTPUT_LIMIT, f"output exceeded {self.limits.output_bytes} bytes")
         if reply.get("crashed"):
             verdict = classify(reply, self.limits, self.limits.memory_mb)
             return verdict or TestVerdict(Status.RUNTIME_ERROR, "the program exited during a call")
@@ -261,25 +255,17 @@ class Judge:
         try:
             encoded = wire.encode(list(args))
         except TypeError as error:
-            return None, TestVerdict(
-                Status.INVALID_INPUT, f"test arguments cannot be sent: {error}"
-            )
-        reply = self._ask(
-            {"op": "call", "args": encoded, "wall_s": self.limits.time_s}, self.limits.time_s
-        )
+            return None, TestVerdict(Status.INVALID_INPUT, f"test arguments cannot be sent: {error}")
+        reply = self._ask({"op": "call", "args": encoded, "wall_s": self.limits.time_s}, self.limits.time_s)
         failure = self._call_failure(reply)
         if failure is not None:
             return None, failure
         if "error" in reply:
-            return None, TestVerdict(
-                Status.RUNTIME_ERROR, _RAISED, output=reply["error"][-_EXCERPT:]
-            )
+            return None, TestVerdict(Status.RUNTIME_ERROR, _RAISED, output=reply["error"][-_EXCERPT:])
         try:
             return wire.decode(reply["value"]), None
         except (wire.ProtocolError, KeyError) as error:
-            return None, TestVerdict(
-                Status.RUNTIME_ERROR, f"the result could not be decoded: {error}"
-            )
+            return None, TestVerdict(Status.RUNTIME_ERROR, f"the result could not be decoded: {error}")
 
     def calls(self, tests: CallTests) -> list[TestVerdict]:
         failure = self._open(tests.fn_name)
@@ -287,6 +273,9 @@ class Judge:
             return [failure]
         verdicts = []
         for args, expected in zip(tests.inputs, tests.outputs, strict=True):
+            if self.budget.stopped:
+                verdicts.append(TestVerdict(Status.TIMEOUT, f"not run: {self.budget.why()}"))
+                break
             value, failure = self.call(list(args))
             if failure is None:
                 ok = values_match(expected, value)
@@ -341,7 +330,5 @@ def _run_check(
     except AssertionError as error:
         return TestVerdict(Status.WRONG, f"assertion failed {str(error)[:_EXCERPT]}".strip())
     except Exception as error:
-        return TestVerdict(
-            Status.WRONG, f"the tests raised {type(error).__name__}: {str(error)[:_EXCERPT]}"
-        )
+        return TestVerdict(Status.WRONG, f"the tests raised {type(error).__name__}: {str(error)[:_EXCERPT]}")
     return TestVerdict(Status.OK)

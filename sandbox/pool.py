@@ -18,6 +18,8 @@ import contextlib
 import logging
 import os
 import queue
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -60,6 +62,9 @@ class SandboxPool:
         self._idle: queue.Queue[Box] = queue.Queue()
         self._closed = False
         self.recycled = 0
+        self.live = 0  # boxes started and not yet removed
+        self.last_error = ""
+        self._lock = threading.Lock()
         self._starter = ThreadPoolExecutor(max(1, min(size, 8)), thread_name_prefix="verirl-box")
         remove_labelled(self.client)
         boxes = list(self._starter.map(lambda _: self._start_box(), range(size)))
@@ -67,19 +72,28 @@ class SandboxPool:
             if box is not None:
                 self._idle.put(box)
         if self._idle.qsize() == 0:
-            raise SandboxUnavailable("no sandbox container could be started (see the log)")
+            raise SandboxUnavailable(f"no sandbox container could be started: {self.last_error}")
 
     def _start_box(self) -> Box | None:
-        uid = self._uids.get()
         try:
-            return Box(self.client, BoxSpec(self.image, uid, owner=self.owner, **self._overrides))
+            uid = self._uids.get_nowait()
+        except queue.Empty:  # the pool is at full size already
+            return None
+        try:
+            box = Box(self.client, BoxSpec(self.image, uid, owner=self.owner, **self._overrides))
         except (docker.errors.DockerException, BoxError, OSError) as error:
+            self.last_error = str(error)
             log.error("could not start a sandbox container: %s", error)
             self._uids.put(uid)
             return None
+        with self._lock:
+            self.live += 1
+        return box
 
     def _replace(self, box: Box) -> None:
-        self.recycled += 1
+        with self._lock:
+            self.recycled += 1
+            self.live -= 1
         box.remove()
         self._uids.put(box.spec.uid)
         if self._closed:
@@ -100,9 +114,7 @@ class SandboxPool:
         try:
             box = self._idle.get(timeout=timeout_s)
         except queue.Empty:
-            raise SandboxUnavailable(
-                f"no sandbox container became free in {timeout_s:g}s"
-            ) from None
+            raise SandboxUnavailable(f"no sandbox container became free in {timeout_s:g}s") from None
         healthy = False
         try:
             yield box
@@ -119,6 +131,25 @@ class SandboxPool:
                 self._idle.put(box)
             else:
                 self._replace(box)
+
+    def _take(self, timeout_s: float) -> Box:
+        """An idle box; when boxes were lost (a Docker restart, failed replacements) and
+        none is idle, start one here, so the pool heals itself once Docker is back and
+        fails fast, with the reason, while it is not."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                return self._idle.get(timeout=max(0.0, min(0.2, deadline - time.monotonic())))
+            except queue.Empty:
+                pass
+            if self.live < self.size and not self._closed:
+                box = self._start_box()
+                if box is not None:
+                    return box
+                if self.live == 0:
+                    raise SandboxUnavailable(f"no sandbox container can be started: {self.last_error}")
+            if time.monotonic() >= deadline:
+                raise SandboxUnavailable(f"no sandbox container became free in {timeout_s:g}s")
 
     def close(self) -> None:
         self._closed = True

@@ -18,7 +18,7 @@ class EchoScorer:
         self.barrier = barrier
         self.closed = False
 
-    def score(self, samples, progress=None):
+    def score(self, samples, progress=None, budget=None):
         if self.barrier:
             self.barrier.wait()  # both kinds must be in flight at once to pass
         out = [Result(s.id, float(s.response), True, Status.OK) for s in samples]
@@ -34,7 +34,7 @@ class Broken:
     def __init__(self, behaviour):
         self.behaviour = behaviour
 
-    def score(self, samples, progress=None):
+    def score(self, samples, progress=None, budget=None):
         if self.behaviour == "raise":
             raise RuntimeError("boom")
         if self.behaviour == "short":

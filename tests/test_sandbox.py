@@ -112,9 +112,7 @@ def test_compile_errors(scorer, language, code):
 
 
 def test_java_public_class_with_another_name(scorer):
-    code = (
-        "public class Solution { public static void main(String[] a) { System.out.println(3); } }"
-    )
+    code = "public class Solution { public static void main(String[] a) { System.out.println(3); } }"
     assert score(scorer, stdio(fenced(code, "java"), "java", ["\n"], ["3\n"])).correct
 
 
@@ -180,17 +178,12 @@ def test_function_call_top_level_and_solution_method(scorer):
 def test_function_call_float_tolerance_and_types(scorer):
     code = fenced("def f(x):\n    return x / 3")
     assert score(scorer, call_sample(code, "f", [[1]], [0.3333333])).correct
-    assert not score(
-        scorer, call_sample(fenced("def f(x):\n    return True"), "f", [[1]], [1])
-    ).correct
+    assert not score(scorer, call_sample(fenced("def f(x):\n    return True"), "f", [[1]], [1])).correct
 
 
 def test_missing_function_is_a_runtime_error(scorer):
     result = score(scorer, call_sample(fenced("def g(): pass"), "f", [[1]], [1]))
-    assert (
-        result.status is Status.RUNTIME_ERROR
-        and "no function" in result.details["tests"][0]["message"]
-    )
+    assert result.status is Status.RUNTIME_ERROR and "no function" in result.details["tests"][0]["message"]
 
 
 # --------------------------------------------------------------------------- comparison
@@ -216,10 +209,10 @@ def test_default_comparison(scorer, printed, expected, passes):
 
 
 def test_exact_mode_and_checker(scorer):
-    assert not score(
-        scorer, stdio(fenced("print('1 ')"), "python", ["\n"], ["1\n"], compare="exact")
-    ).correct
-    checker = "def check(inp, expected, actual):\n    return sorted(actual.split()) == sorted(expected.split())"
+    assert not score(scorer, stdio(fenced("print('1 ')"), "python", ["\n"], ["1\n"], compare="exact")).correct
+    checker = (
+        "def check(inp, expected, actual):\n    return sorted(actual.split()) == sorted(expected.split())"
+    )
     item = stdio(fenced("print('3 1 2')"), "python", ["\n"], ["1 2 3\n"], checker=checker)
     assert score(scorer, item).correct
 
@@ -231,9 +224,7 @@ def test_every_test_runs_and_options(scorer):
     code = fenced("x = int(input())\nprint(x if x != 2 else 0)")
     inputs, outputs = ["1\n", "2\n", "3\n", "4\n"], ["1\n", "2\n", "3\n", "4\n"]
     result = score(scorer, stdio(code, "python", inputs, outputs))
-    assert (
-        result.reward == 0.0 and len(result.details["tests"]) == 4 and result.details["passed"] == 3
-    )
+    assert result.reward == 0.0 and len(result.details["tests"]) == 4 and result.details["passed"] == 3
     partial = score(scorer, stdio(code, "python", inputs, outputs, partial_credit=True))
     assert partial.reward == 0.75 and partial.status is Status.WRONG
     stopped = score(scorer, stdio(code, "python", inputs, outputs, stop_at_first_failure=True))
@@ -242,8 +233,7 @@ def test_every_test_runs_and_options(scorer):
 
 def test_no_code_block_and_bad_language(scorer):
     assert (
-        score(scorer, stdio("I think the answer is 3.", "python", ["\n"], ["3\n"])).status
-        is Status.NO_ANSWER
+        score(scorer, stdio("I think the answer is 3.", "python", ["\n"], ["3\n"])).status is Status.NO_ANSWER
     )
     bad = score(scorer, stdio(fenced("x"), "cobol", ["\n"], ["3\n"]))
     assert bad.status is Status.INVALID_INPUT and bad.details["field"] == "reference.language"

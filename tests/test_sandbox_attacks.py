@@ -12,9 +12,7 @@ from rewards.schema import Status, decode_sample
 LIMIT_S = 2
 SLACK_S = 8  # generous for a shared 2-core CI machine; the point is bounded, not fast
 
-ADD_TEST = (
-    "def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(40, 2) == 42\n"
-)
+ADD_TEST = "def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(40, 2) == 42\n"
 
 
 def asserts(code):
@@ -68,9 +66,7 @@ ATTACKS = {
         {Status.WRONG},
     ),
     "excepthook": (
-        asserts(
-            "import sys\nsys.excepthook = lambda *a: None\ndef add(a, b):\n    raise AssertionError()"
-        ),
+        asserts("import sys\nsys.excepthook = lambda *a: None\ndef add(a, b):\n    raise AssertionError()"),
         {Status.RUNTIME_ERROR},
     ),
     "always_equal_object": (
@@ -78,15 +74,11 @@ ATTACKS = {
         {Status.RUNTIME_ERROR},
     ),
     "int_subclass": (
-        asserts(
-            "class I(int):\n    def __eq__(self, o): return True\ndef add(a, b):\n    return I(0)"
-        ),
+        asserts("class I(int):\n    def __eq__(self, o): return True\ndef add(a, b):\n    return I(0)"),
         {Status.RUNTIME_ERROR},
     ),
     "list_subclass": (
-        asserts(
-            "class L(list):\n    def __eq__(self, o): return True\ndef add(a, b):\n    return L()"
-        ),
+        asserts("class L(list):\n    def __eq__(self, o): return True\ndef add(a, b):\n    return L()"),
         {Status.RUNTIME_ERROR},
     ),
     "frame_walking": (
@@ -104,9 +96,7 @@ ATTACKS = {
         {Status.WRONG},
     ),
     "fake_result_lines": (
-        asserts(
-            'print(\'{"value": 3, "passed": true}\')\nprint("PASSED")\ndef add(a, b):\n    return None'
-        ),
+        asserts('print(\'{"value": 3, "passed": true}\')\nprint("PASSED")\ndef add(a, b):\n    return None'),
         {Status.WRONG},
     ),
     "forged_reply_frames": (
@@ -168,9 +158,7 @@ ATTACKS = {
         {Status.WRONG},
     ),
     "files_outlive": (
-        stdio(
-            "open('/tmp/leftover', 'w').write('x')\nopen('/work/leftover', 'w').write('x')\nprint(0)"
-        ),
+        stdio("open('/tmp/leftover', 'w').write('x')\nopen('/work/leftover', 'w').write('x')\nprint(0)"),
         {Status.WRONG},
     ),
     # memory and output
@@ -203,17 +191,13 @@ ATTACKS = {
         {Status.RUNTIME_ERROR, Status.MEMORY_LIMIT, Status.TIMEOUT},
     ),
     "disk_fill": (
-        stdio(
-            "i = 0\nwhile True:\n    open(f'/work/fill{i}', 'wb').write(b'x' * (32 << 20))\n    i += 1"
-        ),
+        stdio("i = 0\nwhile True:\n    open(f'/work/fill{i}', 'wb').write(b'x' * (32 << 20))\n    i += 1"),
         {Status.RUNTIME_ERROR, Status.MEMORY_LIMIT},
     ),
     # isolation: each prints the right answer only if the hole exists
     "network": (
         stdio(
-            LEAK.format(
-                probe="__import__('socket').create_connection(('1.1.1.1', 53), timeout=1) and True"
-            )
+            LEAK.format(probe="__import__('socket').create_connection(('1.1.1.1', 53), timeout=1) and True")
         ),
         {Status.RUNTIME_ERROR},
     ),
@@ -231,9 +215,7 @@ ATTACKS = {
     ),
     "docker_socket": (
         stdio(
-            LEAK.format(
-                probe="any(os.path.exists(p) for p in ('/var/run/docker.sock', '/run/docker.sock'))"
-            )
+            LEAK.format(probe="any(os.path.exists(p) for p in ('/var/run/docker.sock', '/run/docker.sock'))")
         ),
         {Status.WRONG},
     ),
@@ -280,7 +262,5 @@ def test_attack(scorer, name):
     assert result.status in allowed, (result.status, result.message, result.details)
     budget = 20 + SLACK_S if result.status is Status.COMPILE_ERROR else LIMIT_S * 2 + SLACK_S
     assert elapsed < budget, elapsed
-    honest = scorer.score([decode_sample({"id": "honest", "kind": "code", **stdio(HONEST_PROBE)})])[
-        0
-    ]
+    honest = scorer.score([decode_sample({"id": "honest", "kind": "code", **stdio(HONEST_PROBE)})])[0]
     assert honest.status is Status.OK, (honest.message, honest.details)

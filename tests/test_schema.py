@@ -183,9 +183,7 @@ def test_every_validation_error_names_its_field(obj, path, problem):
     assert result.details["field"] == path
     assert result.message.startswith(f"{path}: ")
     assert problem in result.message
-    expected_id = (
-        obj["id"] if isinstance(obj, dict) and isinstance(obj.get("id"), str) else "line-1"
-    )
+    expected_id = obj["id"] if isinstance(obj, dict) and isinstance(obj.get("id"), str) else "line-1"
     assert result.id == expected_id
     assert result.reward == 0.0 and result.correct is False
 

@@ -53,19 +53,13 @@ def grade_batch(
         fast = fast_grade(response, answer, prompt)
         grades.append(fast)
         if fast is None:
-            pending.append(
-                (len(grades) - 1, _default_pool().submit((response, answer, prompt), budget_s))
-            )
+            pending.append((len(grades) - 1, _default_pool().submit((response, answer, prompt), budget_s)))
     for index, future in pending:
         outcome = future.result()
         if outcome.error is None:
             grades[index] = outcome.value
         else:
-            status = (
-                Status.TIMEOUT
-                if outcome.timed_out or outcome.out_of_memory
-                else Status.INTERNAL_ERROR
-            )
+            status = Status.TIMEOUT if outcome.timed_out or outcome.out_of_memory else Status.INTERNAL_ERROR
             grades[index] = MathGrade(False, status, f"grading failed: {outcome.error}")
     return [g for g in grades if g is not None]
 

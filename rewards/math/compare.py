@@ -91,11 +91,7 @@ def compare_numbers(gold: Value, pred: Value) -> str | None:
     if g == p:
         return "exact_number"
     for decimal, other in ((pred, g), (gold, p)):
-        if (
-            isinstance(decimal, Number)
-            and not _terminates(other)
-            and _precision_rule(decimal, other)
-        ):
+        if isinstance(decimal, Number) and not _terminates(other) and _precision_rule(decimal, other):
             return "decimal_precision"
     return "unequal_numbers"
 
@@ -291,9 +287,7 @@ def _sets(gold: Value, pred: Value) -> str | None:
     g, p = _as_set(gold), _as_set(pred)
     if g is None or p is None:
         return None
-    if (not isinstance(gold, Items) and not isinstance(pred, Items)) or (
-        g.is_Interval and p.is_Interval
-    ):
+    if (not isinstance(gold, Items) and not isinstance(pred, Items)) or (g.is_Interval and p.is_Interval):
         return "sets" if _sets_equal(g, p) else "unequal_sets"
     return "sets" if _sets_equal(g, p) else None  # a bracket pair may still be a tuple
 
@@ -331,9 +325,7 @@ def _collections(gold: Value, pred: Value) -> str | None:
             if g.shape != p.shape:
                 return "unequal_shapes"
             pairs = zip(g, p, strict=True)
-            return (
-                "matrices" if all(equal(Sym(a), Sym(b)) for a, b in pairs) else "unequal_matrices"
-            )
+            return "matrices" if all(equal(Sym(a), Sym(b)) for a, b in pairs) else "unequal_matrices"
     gi = gold.items if isinstance(gold, Items) else _matrix_items(gold)
     pi = pred.items if isinstance(pred, Items) else _matrix_items(pred)
     if gi is None and pi is None:
@@ -360,18 +352,10 @@ def _collections(gold: Value, pred: Value) -> str | None:
 def _texts(gold: Value, pred: Value) -> str | None:
     if isinstance(gold, Text) and isinstance(pred, Text):
         if gold.choice or pred.choice:
-            return (
-                "choice"
-                if gold.choice == pred.choice and gold.text == pred.text
-                else "unequal_text"
-            )
+            return "choice" if gold.choice == pred.choice and gold.text == pred.text else "unequal_text"
         return "text" if gold.text == pred.text else "unequal_text"
     if isinstance(gold, Text | Unparsed) or isinstance(pred, Text | Unparsed):
-        same = (
-            isinstance(gold, Unparsed | Text)
-            and type(gold) is type(pred)
-            and gold.text == pred.text
-        )
+        same = isinstance(gold, Unparsed | Text) and type(gold) is type(pred) and gold.text == pred.text
         return "identical_text" if same else "unequal_text"
     return None
 
@@ -398,9 +382,7 @@ def decide(gold: Value, pred: Value) -> str:
         value = _assignment_value(side)
         if value is not None:
             verdict = decide(value, other) if side is gold else decide(other, value)
-            return (
-                verdict if verdict.startswith("unequal") or verdict == "no_rule" else "assignment"
-            )
+            return verdict if verdict.startswith("unequal") or verdict == "no_rule" else "assignment"
     if isinstance(gold, Sym) and isinstance(pred, Sym) and gold.expr == pred.expr:
         return "structural"
     return "no_rule"

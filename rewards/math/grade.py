@@ -46,16 +46,12 @@ class MathGrade:
         }
 
 
-def _extract(
-    response: str, answer: str, prompt: str | None
-) -> MathGrade | tuple[MathGrade, str, str]:
+def _extract(response: str, answer: str, prompt: str | None) -> MathGrade | tuple[MathGrade, str, str]:
     """Common first half: the grade so far and both normalized strings, or a final grade."""
     gold, _ = normalize(answer)
     extraction = extract_answer(response)
     if extraction is None:
-        return MathGrade(
-            False, Status.NO_ANSWER, "no answer found in the response", gold_normalized=gold
-        )
+        return MathGrade(False, Status.NO_ANSWER, "no answer found in the response", gold_normalized=gold)
     pred, notes = normalize(extraction.text)
     grade = MathGrade(
         False,

@@ -15,9 +15,7 @@ from rewards.math.extract import balanced_group
 _TEXT_COMMANDS = ("text", "textbf", "textit", "mathrm", "mbox", "mathbf", "textrm", "operatorname")
 _TEXT_COMMAND = re.compile(r"\\(" + "|".join(_TEXT_COMMANDS) + r")\s*(?=\{)")
 
-_SPACING = re.compile(
-    r"\\[,;:! ]|\\q?quad\b|~|\\displaystyle\b|\\left\b|\\right\b|\\big[lr]?\b|\\Big[lr]?\b"
-)
+_SPACING = re.compile(r"\\[,;:! ]|\\q?quad\b|~|\\displaystyle\b|\\left\b|\\right\b|\\big[lr]?\b|\\Big[lr]?\b")
 _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree\b|\s*degrees?$")
 _PERCENT = re.compile(r"\s*\\?%$|\s*percent$")
 _CURRENCY = re.compile(r"^(?:\\\$|\$|USD\s*|US\\\$|€|£|\\euro\s*)|\s*(?:dollars?|cents?|USD)$")

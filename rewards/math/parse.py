@@ -186,9 +186,7 @@ def _sympy(text: str) -> Value:
     if isinstance(expr, sympy.FiniteSet):
         return Items(tuple(Sym(_exact(e)) for e in expr.args), ordered=False, brackets="{}")
     if isinstance(expr, sympy.Tuple | tuple):
-        return Items(
-            tuple(Sym(_exact(sympy.sympify(e))) for e in expr), ordered=True, brackets="()"
-        )
+        return Items(tuple(Sym(_exact(sympy.sympify(e))) for e in expr), ordered=True, brackets="()")
     return Sym(_exact(expr))
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
+from concurrent.futures import TimeoutError as FutureTimeout
 
-from rewards.engine import Progress
+from rewards.engine import UNLIMITED, Budget, Progress
 from rewards.math.grade import MathGrade, fast_grade
 from rewards.schema import MathReference, Result, Sample, Status
 from rewards.workers import Outcome, WorkerPool
@@ -38,9 +39,7 @@ def _from_outcome(sample: Sample, outcome: Outcome, budget_s: float, seconds: fl
         message = f"checking this answer exceeded the {budget_s:g}s budget ({outcome.error})"
         result = Result.failure(sample.id, Status.TIMEOUT, message)
     else:
-        result = Result.failure(
-            sample.id, Status.INTERNAL_ERROR, f"math grader failed: {outcome.error}"
-        )
+        result = Result.failure(sample.id, Status.INTERNAL_ERROR, f"math grader failed: {outcome.error}")
     result.timings["grade_s"] = round(seconds, 6)
     return result
 
@@ -62,7 +61,9 @@ class MathScorer:
             "rewards.math.grade:grade_unbounded", processes, preload=["latex2sympy2_extended"]
         )
 
-    def score(self, samples: Sequence[Sample], progress: Progress | None = None) -> list[Result]:
+    def score(
+        self, samples: Sequence[Sample], progress: Progress | None = None, budget: Budget = UNLIMITED
+    ) -> list[Result]:
         results: list[Result | None] = [None] * len(samples)
         pending: list[tuple[int, float, Future[Outcome]]] = []
         for i, sample in enumerate(samples):
@@ -71,19 +72,32 @@ class MathScorer:
             grade = fast_grade(sample.response, sample.reference.answer, sample.prompt)
             if grade is not None:
                 results[i] = _result(sample, grade, time.perf_counter() - start)
-                continue
-            args = (sample.response, sample.reference.answer, sample.prompt)
-            pending.append((i, start, self.pool.submit(args, self.budget_s)))
+            elif budget.stopped:
+                results[i] = Result.failure(sample.id, Status.TIMEOUT, f"not graded: {budget.why()}")
+            else:
+                args = (sample.response, sample.reference.answer, sample.prompt)
+                item_budget = min(self.budget_s, budget.remaining())
+                pending.append((i, start, self.pool.submit(args, item_budget)))
         if progress:
             progress(len(samples) - len(pending))
         for i, start, future in pending:
-            outcome = future.result()
-            results[i] = _from_outcome(
-                samples[i], outcome, self.budget_s, time.perf_counter() - start
-            )
+            results[i] = self._wait(samples[i], start, future, budget)
             if progress:
                 progress(1)
         return [r for r in results if r is not None]
+
+    def _wait(self, sample: Sample, start: float, future: Future[Outcome], budget: Budget) -> Result:
+        """The outcome of one queued item; queued items are dropped once the batch is cancelled."""
+        while True:
+            try:
+                outcome = future.result(timeout=0.05 if not budget.cancelled else None)
+                break
+            except FutureTimeout:
+                if budget.cancelled and future.cancel():
+                    return Result.failure(sample.id, Status.TIMEOUT, f"not graded: {budget.why()}")
+            except CancelledError:
+                return Result.failure(sample.id, Status.TIMEOUT, f"not graded: {budget.why()}")
+        return _from_outcome(sample, outcome, self.budget_s, time.perf_counter() - start)
 
     def close(self) -> None:
         self.pool.close()

@@ -294,9 +294,7 @@ class Supervisor:
             return {"ok": True}
         result = self._run(request["compile"], "", request["compile_limits"])
         kill_all()
-        compiled = (
-            result["exit_code"] == 0 and not result["timed_out"] and not result["output_exceeded"]
-        )
+        compiled = result["exit_code"] == 0 and not result["timed_out"] and not result["output_exceeded"]
         return {"ok": compiled, "compile": result}
 
     def run(self, request):
@@ -339,9 +337,7 @@ class Supervisor:
         timed_out, exited_at = False, None
         while True:
             now = time.monotonic()
-            if exited_at is not None and (
-                now - exited_at > _GRACE_S or streams.open_count({exit_fd}) == 0
-            ):
+            if exited_at is not None and (now - exited_at > _GRACE_S or streams.open_count({exit_fd}) == 0):
                 break
             if now >= deadline:
                 timed_out = exited_at is None

@@ -87,9 +87,7 @@ def encode(value: Any, depth: int = 0) -> Any:
         return {"$bytes": value.hex()}
     if kind is complex:
         return {"$complex": [encode(value.real), encode(value.imag)]}
-    raise TypeError(
-        f"a value of type {kind.__module__}.{kind.__qualname__} cannot cross the boundary"
-    )
+    raise TypeError(f"a value of type {kind.__module__}.{kind.__qualname__} cannot cross the boundary")
 
 
 def decode(data: Any) -> Any:

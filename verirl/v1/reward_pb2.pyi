@@ -1,0 +1,199 @@
+from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STATUS_UNSPECIFIED: _ClassVar[Status]
+    OK: _ClassVar[Status]
+    WRONG: _ClassVar[Status]
+    NO_ANSWER: _ClassVar[Status]
+    TIMEOUT: _ClassVar[Status]
+    MEMORY_LIMIT: _ClassVar[Status]
+    OUTPUT_LIMIT: _ClassVar[Status]
+    RUNTIME_ERROR: _ClassVar[Status]
+    COMPILE_ERROR: _ClassVar[Status]
+    INVALID_INPUT: _ClassVar[Status]
+    INTERNAL_ERROR: _ClassVar[Status]
+STATUS_UNSPECIFIED: Status
+OK: Status
+WRONG: Status
+NO_ANSWER: Status
+TIMEOUT: Status
+MEMORY_LIMIT: Status
+OUTPUT_LIMIT: Status
+RUNTIME_ERROR: Status
+COMPILE_ERROR: Status
+INVALID_INPUT: Status
+INTERNAL_ERROR: Status
+
+class ScoreRequest(_message.Message):
+    __slots__ = ("samples", "request_id")
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    samples: _containers.RepeatedCompositeFieldContainer[Sample]
+    request_id: str
+    def __init__(self, samples: _Optional[_Iterable[_Union[Sample, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ScoreResponse(_message.Message):
+    __slots__ = ("results", "request_id")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[Result]
+    request_id: str
+    def __init__(self, results: _Optional[_Iterable[_Union[Result, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class Sample(_message.Message):
+    __slots__ = ("id", "kind", "response", "prompt", "group", "metadata", "math", "code", "model")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    MATH_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    kind: str
+    response: str
+    prompt: str
+    group: str
+    metadata: _struct_pb2.Struct
+    math: MathReference
+    code: CodeReference
+    model: ModelReference
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., response: _Optional[str] = ..., prompt: _Optional[str] = ..., group: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., math: _Optional[_Union[MathReference, _Mapping]] = ..., code: _Optional[_Union[CodeReference, _Mapping]] = ..., model: _Optional[_Union[ModelReference, _Mapping]] = ...) -> None: ...
+
+class MathReference(_message.Message):
+    __slots__ = ("answer",)
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    answer: str
+    def __init__(self, answer: _Optional[str] = ...) -> None: ...
+
+class CodeReference(_message.Message):
+    __slots__ = ("language", "stdio", "call", "prompt", "test", "entry_point", "time_limit_s", "memory_limit_mb", "compare", "checker", "stop_at_first_failure", "partial_credit")
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    STDIO_FIELD_NUMBER: _ClassVar[int]
+    CALL_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    TEST_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_POINT_FIELD_NUMBER: _ClassVar[int]
+    TIME_LIMIT_S_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_LIMIT_MB_FIELD_NUMBER: _ClassVar[int]
+    COMPARE_FIELD_NUMBER: _ClassVar[int]
+    CHECKER_FIELD_NUMBER: _ClassVar[int]
+    STOP_AT_FIRST_FAILURE_FIELD_NUMBER: _ClassVar[int]
+    PARTIAL_CREDIT_FIELD_NUMBER: _ClassVar[int]
+    language: str
+    stdio: StdioTests
+    call: CallTests
+    prompt: str
+    test: str
+    entry_point: str
+    time_limit_s: float
+    memory_limit_mb: int
+    compare: str
+    checker: str
+    stop_at_first_failure: bool
+    partial_credit: bool
+    def __init__(self, language: _Optional[str] = ..., stdio: _Optional[_Union[StdioTests, _Mapping]] = ..., call: _Optional[_Union[CallTests, _Mapping]] = ..., prompt: _Optional[str] = ..., test: _Optional[str] = ..., entry_point: _Optional[str] = ..., time_limit_s: _Optional[float] = ..., memory_limit_mb: _Optional[int] = ..., compare: _Optional[str] = ..., checker: _Optional[str] = ..., stop_at_first_failure: _Optional[bool] = ..., partial_credit: _Optional[bool] = ...) -> None: ...
+
+class StdioTests(_message.Message):
+    __slots__ = ("inputs", "outputs")
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    inputs: _containers.RepeatedScalarFieldContainer[str]
+    outputs: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, inputs: _Optional[_Iterable[str]] = ..., outputs: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CallTests(_message.Message):
+    __slots__ = ("fn_name", "inputs", "outputs")
+    FN_NAME_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    fn_name: str
+    inputs: _containers.RepeatedCompositeFieldContainer[_struct_pb2.ListValue]
+    outputs: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Value]
+    def __init__(self, fn_name: _Optional[str] = ..., inputs: _Optional[_Iterable[_Union[_struct_pb2.ListValue, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[_struct_pb2.Value, _Mapping]]] = ...) -> None: ...
+
+class ModelReference(_message.Message):
+    __slots__ = ("reference",)
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    reference: str
+    def __init__(self, reference: _Optional[str] = ...) -> None: ...
+
+class Result(_message.Message):
+    __slots__ = ("id", "reward", "correct", "status", "message", "details", "timings")
+    class TimingsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REWARD_FIELD_NUMBER: _ClassVar[int]
+    CORRECT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    TIMINGS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    reward: float
+    correct: bool
+    status: Status
+    message: str
+    details: _struct_pb2.Struct
+    timings: _containers.ScalarMap[str, float]
+    def __init__(self, id: _Optional[str] = ..., reward: _Optional[float] = ..., correct: _Optional[bool] = ..., status: _Optional[_Union[Status, str]] = ..., message: _Optional[str] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., timings: _Optional[_Mapping[str, float]] = ...) -> None: ...
+
+class ServerInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class KindInfo(_message.Message):
+    __slots__ = ("kind", "available", "ready", "reason")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    READY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    available: bool
+    ready: bool
+    reason: str
+    def __init__(self, kind: _Optional[str] = ..., available: _Optional[bool] = ..., ready: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ServerInfoResponse(_message.Message):
+    __slots__ = ("version", "kinds", "languages", "math_processes", "sandbox_containers", "math_budget_s", "default_time_limit_s", "default_memory_limit_mb", "max_time_limit_s", "max_memory_limit_mb", "max_message_bytes", "max_queued_samples")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGES_FIELD_NUMBER: _ClassVar[int]
+    MATH_PROCESSES_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_CONTAINERS_FIELD_NUMBER: _ClassVar[int]
+    MATH_BUDGET_S_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_TIME_LIMIT_S_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_MEMORY_LIMIT_MB_FIELD_NUMBER: _ClassVar[int]
+    MAX_TIME_LIMIT_S_FIELD_NUMBER: _ClassVar[int]
+    MAX_MEMORY_LIMIT_MB_FIELD_NUMBER: _ClassVar[int]
+    MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_QUEUED_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    kinds: _containers.RepeatedCompositeFieldContainer[KindInfo]
+    languages: _containers.RepeatedScalarFieldContainer[str]
+    math_processes: int
+    sandbox_containers: int
+    math_budget_s: float
+    default_time_limit_s: float
+    default_memory_limit_mb: int
+    max_time_limit_s: float
+    max_memory_limit_mb: int
+    max_message_bytes: int
+    max_queued_samples: int
+    def __init__(self, version: _Optional[str] = ..., kinds: _Optional[_Iterable[_Union[KindInfo, _Mapping]]] = ..., languages: _Optional[_Iterable[str]] = ..., math_processes: _Optional[int] = ..., sandbox_containers: _Optional[int] = ..., math_budget_s: _Optional[float] = ..., default_time_limit_s: _Optional[float] = ..., default_memory_limit_mb: _Optional[int] = ..., max_time_limit_s: _Optional[float] = ..., max_memory_limit_mb: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_queued_samples: _Optional[int] = ...) -> None: ...
