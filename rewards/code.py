@@ -115,6 +115,19 @@ class CodeScorer:
         self._lock = threading.Lock()
         self._threads = ThreadPoolExecutor(containers, thread_name_prefix="verirl-code")
 
+    def ready(self) -> tuple[bool, str]:
+        """Whether code can be scored right now, and why not."""
+        pool = self._pool
+        if pool is None:
+            return True, ""  # starts on first use
+        try:
+            pool.client.ping()
+        except Exception as error:  # any failure means Docker is not usable now
+            return False, f"the Docker Engine is not reachable: {type(error).__name__}"
+        if pool.live == 0:
+            return False, f"no sandbox container is running: {pool.last_error}"
+        return True, ""
+
     def pool(self) -> SandboxPool:
         with self._lock:
             if self._pool is None:

@@ -148,6 +148,19 @@ class Engine:
         elapsed = time.perf_counter() - start
         return [_checked(sample, result, elapsed) for sample, result in zip(batch, out, strict=True)]
 
+    def readiness(self) -> dict[Kind, tuple[bool, bool, str]]:
+        """Per kind: (available, ready now, reason when not)."""
+        out = {}
+        for kind in Kind:
+            scorer = self.scorers.get(kind)
+            if scorer is None:
+                out[kind] = (False, False, self.unavailable.get(kind, "no scorer registered"))
+            else:
+                check = getattr(scorer, "ready", None)
+                ready, reason = check() if check else (True, "")
+                out[kind] = (True, ready, reason)
+        return out
+
     def close(self) -> None:
         for scorer in self.scorers.values():
             scorer.close()
@@ -171,23 +184,36 @@ def _checked(sample: Sample, result: Result, batch_s: float) -> Result:
     return result
 
 
-def build_engine(workers: int) -> Engine:
+def build_engine(
+    workers: int,
+    *,
+    math_processes: int | None = None,
+    math_budget_s: float = 1.0,
+    sandbox: bool = True,
+    warm: bool = False,
+) -> Engine:
     """The engine with every scorer this installation can run.
 
-    ``workers`` is the number of math processes and of sandbox containers (each kind gets
-    its own ``workers`` slots; containers start on the first code sample).
+    ``workers`` sandbox containers and ``math_processes`` (default ``workers``) math
+    processes. ``warm`` starts the containers now instead of on the first code sample
+    (the server does, so health turns SERVING only when it can score code).
     """
     from rewards.math.scorer import MathScorer  # late: the scorers import this module
 
-    scorers: dict[Kind, Scorer] = {Kind.MATH: MathScorer(processes=workers)}
+    scorers: dict[Kind, Scorer] = {
+        Kind.MATH: MathScorer(processes=math_processes or workers, budget_s=math_budget_s)
+    }
     unavailable = {
         Kind.MODEL: "no reward model is configured (the reward-model scorer is not built yet)",
     }
-    reason = _docker_problem()
+    reason = _docker_problem() if sandbox else "the code sandbox is turned off in this server's config"
     if reason is None:
         from rewards.code import CodeScorer
 
-        scorers[Kind.CODE] = CodeScorer(containers=workers)
+        code = CodeScorer(containers=workers)
+        if warm:
+            code.pool()
+        scorers[Kind.CODE] = code
     else:
         unavailable[Kind.CODE] = reason
     return Engine(scorers, unavailable)

@@ -198,15 +198,9 @@ class Judge:
                 verdicts.append(TestVerdict(Status.TIMEOUT, f"not run: {self.budget.why()}"))
                 break
             target = {"python": self.lang.file} if self.lang.warm_python else {"argv": self.run_argv}
-            reply = self._ask(
-                {
-                    "op": "run",
-                    **target,
-                    "stdin": test_input,
-                    "limits": _run_limits(self.lang, self.limits),
-                },
-                self.limits.time_s,
-            )
+            time_s = min(self.limits.time_s, self.budget.remaining())  # a deadline caps each test
+            limits = _run_limits(self.lang, self.limits, time_s)
+            reply = self._ask({"op": "run", **target, "stdin": test_input, "limits": limits}, time_s)
             verdict = classify(reply, self.limits, self.limits.memory_mb)
             if verdict is None:
                 actual = reply["stdout"]
@@ -256,7 +250,8 @@ class Judge:
             encoded = wire.encode(list(args))
         except TypeError as error:
             return None, TestVerdict(Status.INVALID_INPUT, f"test arguments cannot be sent: {error}")
-        reply = self._ask({"op": "call", "args": encoded, "wall_s": self.limits.time_s}, self.limits.time_s)
+        wall_s = min(self.limits.time_s, self.budget.remaining())  # a deadline caps each call
+        reply = self._ask({"op": "call", "args": encoded, "wall_s": wall_s}, wall_s)
         failure = self._call_failure(reply)
         if failure is not None:
             return None, failure

@@ -1,6 +1,7 @@
 """The ``verirl`` command line.
 
-    verirl score --input samples.jsonl --output results.jsonl [--workers N]
+    verirl score --input samples.jsonl --output results.jsonl [--workers N] [--server HOST:PORT]
+    verirl serve [--workers N] [--port 50051] [--config verirl.toml] ...
 
 ``-`` means stdin/stdout. The exit code is 0 whenever every sample got a result,
 whatever the rewards; non-zero only when the run itself failed (unreadable input,
@@ -54,12 +55,26 @@ def cmd_score(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     with _open(args.input, "r") as stream:
         items = list(read_samples(stream))
-    with build_engine(workers=args.workers) as engine, _progress_bar(len(items)) as bar:
-        results = engine.score(items, progress=bar.update)
+    if args.server:
+        results = _score_remote(args, items)
+    else:
+        with build_engine(workers=args.workers) as engine, _progress_bar(len(items)) as bar:
+            results = engine.score(items, progress=bar.update)
     with _open(args.output, "w") as stream:
         write_results(results, stream)
     print(_summary(results, time.perf_counter() - start), file=sys.stderr)
     return 0
+
+
+def _score_remote(args: argparse.Namespace, items: list) -> list[Result]:
+    """Score through a server; decoding errors stay local, in place."""
+    from verirl.client import RewardClient
+
+    token = os.environ.get("VERIRL_TOKEN")
+    with RewardClient(args.server, token=token, tls_ca=args.tls_ca) as client:
+        sent = [item for item in items if not isinstance(item, Result)]
+        scored = iter(client.score(sent))
+    return [item if isinstance(item, Result) else next(scored) for item in items]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,14 +91,31 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.cpu_count() or 1,
         help="concurrent scoring processes (default: the number of CPUs)",
     )
+    score.add_argument("--server", help="score on a reward server (HOST:PORT or any gRPC target)")
+    score.add_argument("--tls-ca", help="PEM CA to verify the server (turns TLS on); token: $VERIRL_TOKEN")
     score.set_defaults(run=cmd_score)
+
+    from verirl import server
+
+    serve = commands.add_parser("serve", help="run the gRPC reward server (same as server.py)")
+    server.add_arguments(serve)
+    serve.set_defaults(run=server.run)
     return parser
+
+
+def grpc_errors() -> tuple[type[BaseException], ...]:
+    import grpc
+
+    return (grpc.RpcError,)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
+    except grpc_errors() as error:
+        print(f"verirl {args.command}: the server call failed: {error}", file=sys.stderr)
+        return 3
     except (OSError, UnicodeDecodeError) as error:
         print(f"verirl {args.command}: {error}", file=sys.stderr)
         return 2

@@ -1,0 +1,1 @@
+"""Thin adapters for RL trainers: TRL reward functions, verl compute_score, OpenRLHF HTTP."""

@@ -1,0 +1,205 @@
+"""Clients of the reward server, sync and asyncio.
+
+Both split a list of samples into batches, send the batches concurrently, retry a batch
+only on ``UNAVAILABLE`` (with backoff), set a deadline on every call, and return one
+result per sample in order. Samples that break the contract get their ``invalid_input``
+result locally and are never sent. ``target`` is any gRPC target: ``host:port``, several
+servers as ``ipv4:10.0.0.1:50051,10.0.0.2:50051``, or ``dns:///name:50051``; load is
+spread with ``round_robin`` (gRPC's default, ``pick_first``, does no balancing).
+
+Example:
+    >>> from verirl.client import RewardClient                        # doctest: +SKIP
+    >>> with RewardClient("127.0.0.1:50051") as client:
+    ...     [r.reward for r in client.score([{"id": "1", "kind": "math",
+    ...         "response": "\\\\boxed{4}", "reference": {"answer": "4"}}])]
+    [1.0]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+
+from rewards.schema import JSON, Result, Sample, decode_sample
+from verirl.convert import result_from_proto, sample_to_proto
+from verirl.v1 import reward_pb2 as pb
+from verirl.v1 import reward_pb2_grpc as pb_grpc
+
+_SERVICE_CONFIG = json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    token: str | None = None
+    tls_ca: str | None = None  # PEM CA to verify the server; turns TLS on
+    tls_cert: str | None = None  # client certificate and key, for mutual TLS
+    tls_key: str | None = None
+    batch_size: int = 1024
+    concurrency: int = 8  # batches in flight at once
+    timeout_s: float = 600.0  # deadline of each call
+    retries: int = 3  # on UNAVAILABLE only
+    max_message_bytes: int = 256 << 20
+
+    def channel_args(self) -> list[tuple[str, Any]]:
+        return [
+            ("grpc.max_receive_message_length", self.max_message_bytes),
+            ("grpc.max_send_message_length", self.max_message_bytes),
+            ("grpc.service_config", _SERVICE_CONFIG),
+            ("grpc.enable_retries", 0),  # we retry ourselves, only on UNAVAILABLE
+        ]
+
+    def credentials(self) -> grpc.ChannelCredentials | None:
+        if not self.tls_ca:
+            return None
+
+        def read(path: str | None) -> bytes | None:
+            if path is None:
+                return None
+            with open(path, "rb") as handle:
+                return handle.read()
+
+        return grpc.ssl_channel_credentials(read(self.tls_ca), read(self.tls_key), read(self.tls_cert))
+
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.token}"),) if self.token else ()
+
+
+def _prepare(
+    samples: Sequence[Sample | dict[str, JSON]],
+) -> tuple[list[Result | None], list[tuple[int, Sample]]]:
+    """Local results for invalid samples; the rest, with their positions, to send."""
+    results: list[Result | None] = [None] * len(samples)
+    to_send = []
+    for i, item in enumerate(samples):
+        sample = item if isinstance(item, Sample) else decode_sample(item, fallback_id=str(i))
+        if isinstance(sample, Result):
+            results[i] = sample
+        else:
+            to_send.append((i, sample))
+    return results, to_send
+
+
+def _batches(to_send: list[tuple[int, Sample]], size: int) -> list[list[tuple[int, Sample]]]:
+    return [to_send[i : i + size] for i in range(0, len(to_send), size)]
+
+
+def _request(batch: list[tuple[int, Sample]]) -> pb.ScoreRequest:
+    return pb.ScoreRequest(samples=[sample_to_proto(s) for _, s in batch])
+
+
+def _backoff(attempt: int) -> float:
+    return min(0.2 * 2**attempt, 5.0)
+
+
+class RewardClient:
+    """Blocking client; thread-safe."""
+
+    def __init__(
+        self, target: str = "127.0.0.1:50051", options: ClientOptions | None = None, **kw: Any
+    ) -> None:
+        self.options = options or ClientOptions(**kw)
+        credentials = self.options.credentials()
+        args = self.options.channel_args()
+        self.channel = (
+            grpc.secure_channel(target, credentials, args)
+            if credentials
+            else grpc.insecure_channel(target, args)
+        )
+        self.stub = pb_grpc.RewardServiceStub(self.channel)
+        self._threads = ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="verirl-client")
+
+    def score(self, samples: Sequence[Sample | dict[str, JSON]]) -> list[Result]:
+        results, to_send = _prepare(samples)
+        batches = _batches(to_send, self.options.batch_size)
+        for batch, response in zip(batches, self._threads.map(self._call, batches), strict=True):
+            for (i, _), message in zip(batch, response.results, strict=True):
+                results[i] = result_from_proto(message)
+        return [r for r in results if r is not None]
+
+    def _call(self, batch: list[tuple[int, Sample]]) -> pb.ScoreResponse:
+        request = _request(batch)
+        for attempt in range(self.options.retries + 1):
+            try:
+                return self.stub.Score(
+                    request, timeout=self.options.timeout_s, metadata=self.options.metadata()
+                )
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.UNAVAILABLE or attempt == self.options.retries:
+                    raise
+                time.sleep(_backoff(attempt))
+        raise AssertionError("unreachable")
+
+    def info(self) -> pb.ServerInfoResponse:
+        return self.stub.ServerInfo(pb.ServerInfoRequest(), timeout=30, metadata=self.options.metadata())
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=False)
+        self.channel.close()
+
+    def __enter__(self) -> RewardClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncRewardClient:
+    """asyncio client; create it inside the event loop that uses it."""
+
+    def __init__(
+        self, target: str = "127.0.0.1:50051", options: ClientOptions | None = None, **kw: Any
+    ) -> None:
+        self.options = options or ClientOptions(**kw)
+        credentials = self.options.credentials()
+        args = self.options.channel_args()
+        self.channel = (
+            grpc.aio.secure_channel(target, credentials, args)
+            if credentials
+            else grpc.aio.insecure_channel(target, args)
+        )
+        self.stub = pb_grpc.RewardServiceStub(self.channel)
+        self._slots = asyncio.Semaphore(self.options.concurrency)
+
+    async def score(self, samples: Sequence[Sample | dict[str, JSON]]) -> list[Result]:
+        results, to_send = _prepare(samples)
+        batches = _batches(to_send, self.options.batch_size)
+        responses = await asyncio.gather(*(self._call(b) for b in batches))
+        for batch, response in zip(batches, responses, strict=True):
+            for (i, _), message in zip(batch, response.results, strict=True):
+                results[i] = result_from_proto(message)
+        return [r for r in results if r is not None]
+
+    async def _call(self, batch: list[tuple[int, Sample]]) -> pb.ScoreResponse:
+        request = _request(batch)
+        async with self._slots:
+            for attempt in range(self.options.retries + 1):
+                try:
+                    return await self.stub.Score(
+                        request, timeout=self.options.timeout_s, metadata=self.options.metadata()
+                    )
+                except grpc.aio.AioRpcError as error:
+                    if error.code() != grpc.StatusCode.UNAVAILABLE or attempt == self.options.retries:
+                        raise
+                    await asyncio.sleep(_backoff(attempt))
+        raise AssertionError("unreachable")
+
+    async def info(self) -> pb.ServerInfoResponse:
+        return await self.stub.ServerInfo(
+            pb.ServerInfoRequest(), timeout=30, metadata=self.options.metadata()
+        )
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+    async def __aenter__(self) -> AsyncRewardClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

@@ -1,0 +1,97 @@
+"""Server settings: every limit is a named field with a documented default.
+
+Precedence: defaults < ``--config FILE`` (TOML, top-level keys named as the fields) <
+command-line flags.
+
+Example ``verirl.toml``::
+
+    workers = 16
+    port = 50051
+    metrics_port = 9100
+    token_file = "/etc/verirl/token"
+    max_queued_samples = 200000
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MiB = 1 << 20
+
+
+@dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"  # loopback by default; any other address requires a token
+    port: int = 50051
+    # Concurrent execution slots. Sandbox containers = workers (tests mostly wait on
+    # programs); math processes = min(workers, 2 × CPUs) (sympy is CPU-bound, more
+    # processes than cores only cost memory).
+    workers: int = os.cpu_count() or 1
+    math_budget_s: float = 1.0  # wall budget per math item
+    max_message_bytes: int = 256 * MiB  # gRPC send and receive limit
+    max_batch_samples: int = 100_000  # larger requests are INVALID_ARGUMENT
+    max_queued_samples: int = 200_000  # beyond this, RESOURCE_EXHAUSTED
+    grace_s: float = 30.0  # how long shutdown waits for in-flight work
+    metrics_port: int | None = None  # Prometheus /metrics on host:metrics_port
+    http_port: int | None = None  # OpenRLHF-compatible HTTP endpoint
+    token: str | None = None  # prefer token_env or token_file: a token in a file on disk is safer
+    token_env: str = "VERIRL_TOKEN"
+    token_file: str | None = None
+    tls_cert: str | None = None  # PEM certificate chain; with tls_key turns TLS on
+    tls_key: str | None = None
+    tls_client_ca: str | None = None  # PEM CA; when set, clients must present a certificate (mTLS)
+    reflection: bool = True
+    sandbox: bool = True  # serve the code kind when Docker is reachable
+
+    @property
+    def math_processes(self) -> int:
+        return max(1, min(self.workers, 2 * (os.cpu_count() or 1)))
+
+    def resolved_token(self) -> str | None:
+        if self.token:
+            return self.token
+        if self.token_file:
+            return Path(self.token_file).read_text().strip() or None
+        return os.environ.get(self.token_env) or None
+
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    def check(self) -> None:
+        """Refuse unsafe or inconsistent settings with a message a person can act on."""
+        if not self.is_loopback() and not self.resolved_token():
+            raise ValueError(
+                f"binding {self.host} (not loopback) requires a bearer token: set ${self.token_env}, "
+                "token_file or --token-file"
+            )
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("TLS needs both tls_cert and tls_key")
+        if self.tls_client_ca and not self.tls_cert:
+            raise ValueError("tls_client_ca (mutual TLS) needs tls_cert and tls_key too")
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
+
+
+def load(path: str | None, overrides: dict[str, Any]) -> ServerConfig:
+    """Defaults, then the TOML file, then the non-None overrides (command-line flags)."""
+    values: dict[str, Any] = {}
+    known = {f.name for f in dataclasses.fields(ServerConfig)}
+    if path:
+        with open(path, "rb") as handle:
+            values = tomllib.load(handle)
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"{path}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    values.update({k: v for k, v in overrides.items() if v is not None and k in known})
+    return ServerConfig(**values)
