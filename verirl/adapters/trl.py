@@ -1,0 +1,93 @@
+"""A TRL ``GRPOTrainer`` reward function backed by a verirl server.
+
+    from verirl.adapters.trl import reward_function
+    trainer = GRPOTrainer(..., reward_funcs=[reward_function("127.0.0.1:50051")])
+
+TRL calls ``f(prompts, completions, completion_ids, **columns)`` with one entry per
+completion and the dataset's columns as keyword lists; the function is ``async``, so TRL
+awaits it concurrently with its other reward functions. Completions may be plain text or
+conversations (lists of ``{"role", "content"}``); the last assistant message is scored.
+The gold answer comes from ``answer_column`` (math); for code, ``reference_column``
+holds the whole reference object (a dict, or JSON text).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from rewards.schema import JSON
+from verirl.client import AsyncRewardClient, ClientOptions
+
+
+def _text(completion: Any) -> str:
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, list):  # conversational: [{"role": ..., "content": ...}, ...]
+        replies = [
+            m.get("content", "") for m in completion if isinstance(m, dict) and m.get("role") == "assistant"
+        ]
+        return replies[-1] if replies else ""
+    return str(completion)
+
+
+def _prompt_text(prompt: Any) -> str:
+    if isinstance(prompt, list):
+        return "\n".join(str(m.get("content", "")) for m in prompt if isinstance(m, dict))
+    return str(prompt)
+
+
+def build_samples(
+    prompts: list[Any],
+    completions: list[Any],
+    kind: str,
+    columns: dict[str, list[Any]],
+    answer_column: str,
+    reference_column: str,
+) -> list[dict[str, JSON]]:
+    samples = []
+    for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
+        prompt_text = _prompt_text(prompt)
+        if kind == "math":
+            reference: JSON = {"answer": str(columns[answer_column][i])}
+        else:
+            value = columns.get(reference_column, [{}] * len(prompts))[i]
+            reference = json.loads(value) if isinstance(value, str) else value
+        samples.append(
+            {
+                "id": str(i),
+                "kind": kind,
+                "prompt": prompt_text,
+                "response": _text(completion),
+                "reference": reference,
+                # The k completions of one prompt form a group (for group-level rewards).
+                "group": hashlib.sha1(prompt_text.encode()).hexdigest()[:16],
+            }
+        )
+    return samples
+
+
+def reward_function(
+    target: str = "127.0.0.1:50051",
+    *,
+    kind: str = "math",
+    answer_column: str = "answer",
+    reference_column: str = "reference",
+    options: ClientOptions | None = None,
+):
+    """An async TRL reward function scoring completions on the verirl server at ``target``."""
+    clients: dict[int, AsyncRewardClient] = {}
+
+    async def verirl_reward(prompts, completions, completion_ids=None, **columns) -> list[float]:
+        import asyncio
+
+        loop_id = id(asyncio.get_running_loop())
+        if loop_id not in clients:  # a grpc.aio channel belongs to one event loop
+            clients[loop_id] = AsyncRewardClient(target, options)
+        samples = build_samples(prompts, completions, kind, columns, answer_column, reference_column)
+        results = await clients[loop_id].score(samples)
+        return [r.reward for r in results]
+
+    verirl_reward.__name__ = f"verirl_{kind}"
+    return verirl_reward
