@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -25,6 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from rewards.schema import ContractError, Kind, Result, Sample, Status
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
 """Called with the number of samples just finished; used for progress bars and metrics."""
@@ -138,6 +141,7 @@ class Engine:
         try:
             out = self.scorers[kind].score(batch, progress, budget)
         except Exception as error:  # a scorer bug must not lose the batch
+            log.exception("the %s scorer failed on a batch of %d", kind, len(batch))
             message = f"{kind} scorer failed: {type(error).__name__}: {error}"
             out = [Result.failure(s.id, Status.INTERNAL_ERROR, message) for s in batch]
             if progress:

@@ -139,8 +139,10 @@ class WorkerPool:
             threading.Thread(target=self._slot, args=(i,), daemon=True, name=f"verirl-slot-{i}")
             for i in range(processes)
         ]
+        self._started = threading.Barrier(processes + 1)
         for thread in self._threads:
             thread.start()
+        self._started.wait()  # warm: every worker process is running when this returns
 
     @property
     def processes(self) -> int:
@@ -152,6 +154,7 @@ class WorkerPool:
     def _slot(self, index: int) -> None:
         worker = _Worker(self._context, self.target, self.memory_limit_mb)
         self._workers[index] = worker
+        self._started.wait()
         while (task := self._tasks.get()) is not None:
             args, budget_s, future = task
             if not future.set_running_or_notify_cancel():

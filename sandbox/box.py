@@ -69,6 +69,7 @@ class Box:
             labels={LABEL: spec.owner or "1"},
             environment={"PYTHONDONTWRITEBYTECODE": "1"},
             auto_remove=False,
+            stop_signal="SIGKILL",  # PID 1 ignores SIGTERM; a daemon shutdown should not wait 10 s
         )
         self._socket = self._attach()
         self._buffer = bytearray()  # demultiplexed stdout of the supervisor
@@ -135,5 +136,5 @@ class Box:
     def remove(self) -> None:
         with contextlib.suppress(OSError):
             self._socket.close()
-        with contextlib.suppress(docker.errors.APIError):
+        with contextlib.suppress(docker.errors.DockerException, OSError):  # gone, or Docker is down
             self.container.remove(force=True)

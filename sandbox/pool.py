@@ -111,10 +111,7 @@ class SandboxPool:
     @contextlib.contextmanager
     def box(self, timeout_s: float = 600) -> Iterator[Box]:
         """Borrow a box for one submission; it is reset (or replaced) on return."""
-        try:
-            box = self._idle.get(timeout=timeout_s)
-        except queue.Empty:
-            raise SandboxUnavailable(f"no sandbox container became free in {timeout_s:g}s") from None
+        box = self._take(timeout_s)
         healthy = False
         try:
             yield box
@@ -176,7 +173,7 @@ def remove_labelled(client: docker.DockerClient, owner: str | None = None) -> in
     for container in client.containers.list(all=True, filters={"label": label}):
         if owner is None and _owner_alive(container.labels.get(LABEL, "")):
             continue
-        with contextlib.suppress(docker.errors.APIError):
+        with contextlib.suppress(docker.errors.DockerException, OSError):
             container.remove(force=True)
             removed += 1
     return removed

@@ -38,6 +38,7 @@ class ServerConfig:
     max_batch_samples: int = 100_000  # larger requests are INVALID_ARGUMENT
     max_queued_samples: int = 200_000  # beyond this, RESOURCE_EXHAUSTED
     grace_s: float = 30.0  # how long shutdown waits for in-flight work
+    drain_notice_s: float = 1.0  # NOT_SERVING this long before refusing calls, so balancers move away
     metrics_port: int | None = None  # Prometheus /metrics on host:metrics_port
     http_port: int | None = None  # OpenRLHF-compatible HTTP endpoint
     token: str | None = None  # prefer token_env or token_file: a token in a file on disk is safer

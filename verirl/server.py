@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import faulthandler
 import hmac
 import json
 import logging
@@ -232,10 +233,12 @@ async def start(engine: Engine, cfg: config.ServerConfig) -> Running:
     return Running(server, health_servicer, service, port)
 
 
-async def stop(running: Running, grace_s: float) -> None:
-    """Drain: NOT_SERVING, refuse new calls, let in-flight ones finish within the grace."""
+async def stop(running: Running, grace_s: float, notice_s: float = 0.0) -> None:
+    """Drain: NOT_SERVING (for ``notice_s``, while still answering), then refuse new
+    calls and let in-flight ones finish within ``grace_s``."""
     for name in ("", SERVICE):
         await running.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    await asyncio.sleep(notice_s)
     await running.server.stop(grace_s)
     running.service.executor.shutdown(wait=False, cancel_futures=True)
 
@@ -284,7 +287,7 @@ async def serve(cfg: config.ServerConfig) -> int:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), timeout=5)
     log.info(json.dumps({"event": "draining", "grace_s": cfg.grace_s}))
-    await stop(running, cfg.grace_s)
+    await stop(running, cfg.grace_s, cfg.drain_notice_s)
     if http is not None:
         http.shutdown()
     await loop.run_in_executor(None, engine.close)  # removes the containers
@@ -310,6 +313,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     overrides = {k: v for k, v in vars(args).items() if k not in ("config", "run", "command")}
     try:
