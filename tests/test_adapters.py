@@ -1,0 +1,59 @@
+"""The trainer adapters against their documented call conventions, on a real server."""
+
+import asyncio
+
+import pytest
+from conftest import ServerProcess
+
+from verirl.adapters import trl, verl
+
+
+@pytest.fixture(scope="module")
+def server():
+    proc = ServerProcess("--workers", "1")
+    yield proc
+    proc.stop()
+
+
+def test_trl_reward_function_with_text_and_conversations(server):
+    reward = trl.reward_function(server.target)
+    prompts = ["What is 2+2?", [{"role": "user", "content": "What is 3+3?"}]]
+    completions = ["It is \\boxed{4}.", [{"role": "assistant", "content": "\\boxed{7}"}]]
+    rewards = asyncio.run(
+        reward(prompts, completions, completion_ids=[[1], [2]], answer=["4", "6"], level=[1, 2])
+    )
+    assert rewards == [1.0, 0.0]
+    assert asyncio.iscoroutinefunction(reward)
+
+
+def test_trl_code_rewards_read_the_reference_column(server):
+    reward = trl.reward_function(server.target, kind="code")
+    reference = {"language": "python", "tests": {"inputs": ["2\n"], "outputs": ["4\n"]}}
+    completions = ["```python\nprint(int(input()) * 2)\n```", "```python\nprint(0)\n```"]
+    rewards = asyncio.run(reward(["double it"] * 2, completions, reference=[reference, reference]))
+    assert rewards == [1.0, 0.0]
+
+
+def test_trl_samples_of_one_prompt_share_a_group():
+    samples = trl.build_samples(
+        ["p", "p", "q"], ["a", "b", "c"], "math", {"answer": ["1", "1", "2"]}, "answer", "reference"
+    )
+    assert samples[0]["group"] == samples[1]["group"] != samples[2]["group"]
+
+
+def test_verl_single_and_batch_forms(server, monkeypatch):
+    monkeypatch.setenv("VERIRL_SERVER", server.target)
+    monkeypatch.setattr(verl, "_client", None)
+    single = verl.compute_score("gsm8k", "so \\boxed{12}", "12", extra_info={"prompt": "6+6?"})
+    assert single == {"score": 1.0, "acc": 1.0, "status": "ok"}
+    code_truth = {
+        "kind": "code",
+        "reference": {"language": "python", "tests": {"inputs": [""], "outputs": ["1\n"]}},
+    }
+    batch = verl.compute_score(
+        data_sources=["a", "b", "c"],
+        solution_strs=["\\boxed{3}", "\\boxed{5}", "```python\nprint(1)\n```"],
+        ground_truths=["3", "4", code_truth],
+        extra_infos=[None, None, None],
+    )
+    assert [b["score"] for b in batch] == [1.0, 0.0, 1.0]
