@@ -12,9 +12,10 @@ sandbox: setup
 	@scripts/docker.sh
 	@$(PY) -m sandbox.image >/dev/null
 
-# The main job. Until the gRPC server lands, this scores the bundled example file.
+WORKERS ?= $(shell nproc)
+# The main job: the gRPC reward server on 127.0.0.1:50051 (Docker, image and pools set up first).
 serve: sandbox
-	$(VENV)/bin/verirl score --input examples/samples.jsonl --output -
+	$(PY) server.py --workers $(WORKERS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,144 @@
+"""The cost of the gRPC hop: batched gRPC against the in-process engine, same work.
+
+    python -m bench.server_overhead [--workers 2] [--containers 4] [--repeat 3]
+
+1. 1,000 math samples (the labelled set, repeated) scored by an in-process engine and by
+   a ``server.py`` subprocess with the same pools, in one batch each; best of
+   ``--repeat`` rounds after a warm-up. Target: overhead ≤ 10%.
+2. The 164 HumanEval canonical solutions, the same way. Target: overhead ≤ 5%.
+3. Latency p50/p99 of small requests (8 math samples) at 1, 8 and 64 concurrent clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from bench.humaneval import problems, sample
+from bench.math_cases import labelled
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def math_samples(n: int) -> list[dict]:
+    cases = labelled()
+    return [
+        {"id": str(i), "kind": "math", "response": c.response, "reference": {"answer": c.answer}}
+        | ({"prompt": c.prompt} if c.prompt else {})
+        for i, c in ((i, cases[i % len(cases)]) for i in range(n))
+    ]
+
+
+def code_samples() -> list[dict]:
+    return [sample(p, p["canonical_solution"]) for p in problems()]
+
+
+def best_of(repeat: int, run) -> float:
+    run()  # warm-up: caches, page cache, lazily started pools
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+class Server:
+    def __init__(self, workers: int) -> None:
+        config = Path("/tmp/verirl-bench.toml")
+        config.write_text(f"workers = {workers}\n")
+        self.proc = subprocess.Popen(
+            [sys.executable, "server.py", "--port", "0", "--config", str(config)],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.port = None
+        ready = threading.Event()
+
+        def read() -> None:
+            for line in self.proc.stderr:
+                match = re.search(r"serving on .*:(\d+)$", line.strip())
+                if match:
+                    self.port = int(match.group(1))
+                    ready.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        if not ready.wait(300):
+            raise RuntimeError("the server did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(120)
+
+
+def compare(name: str, items: list[dict], workers: int, repeat: int) -> tuple[float, float]:
+    from rewards.engine import build_engine
+    from rewards.schema import decode_sample
+    from verirl.client import RewardClient
+
+    decoded = [decode_sample(s) for s in items]
+    with build_engine(workers=workers, math_processes=min(workers, 4)) as engine:
+        local = best_of(repeat, lambda: engine.score(decoded))
+    server = Server(workers)
+    try:
+        with RewardClient(f"127.0.0.1:{server.port}", batch_size=len(items)) as client:
+            remote = best_of(repeat, lambda: client.score(items))
+    finally:
+        server.stop()
+    overhead = 100 * (remote / local - 1)
+    print(f"{name:28} in-process {local:7.3f}s   gRPC {remote:7.3f}s   overhead {overhead:+6.1f}%")
+    return local, remote
+
+
+def _timed_calls(client, items: list[dict], level: int, requests: int) -> list[float]:
+    """Seconds per call, ``requests`` calls made by ``level`` threads at once."""
+
+    def one(_: int) -> float:
+        start = time.perf_counter()
+        client.score(items)
+        return time.perf_counter() - start
+
+    with ThreadPoolExecutor(level) as pool:
+        return list(pool.map(one, range(requests)))
+
+
+def latency(workers: int, levels: tuple[int, ...] = (1, 8, 64), requests: int = 256) -> None:
+    from verirl.client import RewardClient
+
+    server = Server(workers)
+    items = math_samples(8)
+    try:
+        with RewardClient(f"127.0.0.1:{server.port}") as client:
+            client.score(items)
+            for level in levels:
+                ordered = sorted(_timed_calls(client, items, level, requests))
+                p99 = ordered[int(0.99 * (len(ordered) - 1))]
+                print(
+                    f"{level:3d} concurrent clients: p50 {1000 * statistics.median(ordered):7.2f} ms  "
+                    f"p99 {1000 * p99:7.2f} ms  ({requests} requests of 8 math samples)"
+                )
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workers", type=int, default=2, help="math processes (math comparison)")
+    parser.add_argument("--containers", type=int, default=4, help="sandbox containers (code comparison)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    compare("1,000 math samples", math_samples(1000), args.workers, args.repeat)
+    compare("164 HumanEval (code)", code_samples(), args.containers, args.repeat)
+    latency(args.workers)
+
+
+if __name__ == "__main__":
+    main()
