@@ -64,6 +64,7 @@ class SandboxPool:
         self.recycled = 0
         self.live = 0  # boxes started and not yet removed
         self.last_error = ""
+        self.last_failed = False
         self._lock = threading.Lock()
         self._starter = ThreadPoolExecutor(max(1, min(size, 8)), thread_name_prefix="verirl-box")
         remove_labelled(self.client)
@@ -75,19 +76,23 @@ class SandboxPool:
             raise SandboxUnavailable(f"no sandbox container could be started: {self.last_error}")
 
     def _start_box(self) -> Box | None:
+        """A new box, or None: when the pool is at full size (counting boxes being started)
+        or when Docker refused (then ``last_failed`` is set)."""
         try:
             uid = self._uids.get_nowait()
-        except queue.Empty:  # the pool is at full size already
+        except queue.Empty:
+            self.last_failed = False
             return None
         try:
             box = Box(self.client, BoxSpec(self.image, uid, owner=self.owner, **self._overrides))
         except (docker.errors.DockerException, BoxError, OSError) as error:
-            self.last_error = str(error)
+            self.last_error, self.last_failed = str(error), True
             log.error("could not start a sandbox container: %s", error)
             self._uids.put(uid)
             return None
         with self._lock:
             self.live += 1
+        self.last_failed = False
         return box
 
     def _replace(self, box: Box) -> None:
@@ -143,7 +148,7 @@ class SandboxPool:
                 box = self._start_box()
                 if box is not None:
                     return box
-                if self.live == 0:
+                if self.last_failed and self.live == 0:  # Docker refused, and nothing else runs
                     raise SandboxUnavailable(f"no sandbox container can be started: {self.last_error}")
             if time.monotonic() >= deadline:
                 raise SandboxUnavailable(f"no sandbox container became free in {timeout_s:g}s")

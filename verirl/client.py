@@ -7,9 +7,9 @@ result locally and are never sent. ``target`` is any gRPC target: ``host:port``,
 servers as ``ipv4:10.0.0.1:50051,10.0.0.2:50051``, or ``dns:///name:50051``; load is
 spread with ``round_robin`` (gRPC's default, ``pick_first``, does no balancing).
 
-Example:
-    >>> from verirl.client import RewardClient                        # doctest: +SKIP
-    >>> with RewardClient("127.0.0.1:50051") as client:
+Example (needs a running server, so the doctest is skipped):
+    >>> from verirl.client import RewardClient
+    >>> with RewardClient("127.0.0.1:50051") as client:  # doctest: +SKIP
     ...     [r.reward for r in client.score([{"id": "1", "kind": "math",
     ...         "response": "\\\\boxed{4}", "reference": {"answer": "4"}}])]
     [1.0]
