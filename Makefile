@@ -1,11 +1,15 @@
 # The two commands of the README. Both set up first (idempotent, quick when done).
-.PHONY: setup sandbox serve test lint format bench
+.PHONY: setup setup-model sandbox serve test lint format bench
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
 setup:
 	@scripts/setup.sh
+
+# Adds torch (CPU wheel) and transformers: the reward-model scorer, train-rm and the trainer.
+setup-model:
+	@scripts/setup.sh --model
 
 # Docker Engine running and the sandbox image built (debootstrap, a few minutes once).
 sandbox: setup
@@ -21,7 +25,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint sandbox
+test: setup-model lint sandbox
 	$(PY) -m pytest -q
 
 format: setup

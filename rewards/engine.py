@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
+from rewards.compose import GroupLedger, RewardSpec, compose
 from rewards.schema import ContractError, Kind, Result, Sample, Status
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,10 @@ class Budget:
 UNLIMITED = Budget()
 
 
+class StartupError(RuntimeError):
+    """A configured scorer cannot start (e.g. a missing reward model); the message says why."""
+
+
 class Scorer(Protocol):
     """Scores samples of one kind. Must return one result per sample, in order."""
 
@@ -84,15 +89,20 @@ class Engine:
     def __init__(self, scorers: Mapping[Kind, Scorer], unavailable: Mapping[Kind, str]) -> None:
         self.scorers = dict(scorers)
         self.unavailable = dict(unavailable)
+        self.ledger = GroupLedger()
 
     def score(
         self,
         items: Sequence[Sample | Result],
         progress: Progress | None = None,
         budget: Budget = UNLIMITED,
+        spec: RewardSpec | None = None,
+        step: int | None = None,
     ) -> list[Result]:
         """Score a batch. ``items`` may hold ready results (e.g. decoding errors); they are
-        passed through in place so the output lines up with the input."""
+        passed through in place so the output lines up with the input. With a ``spec``
+        the rewards are composed last (length penalty over whole groups, overlong, format);
+        ``step`` is the training step, which ends the length penalty's warm-up."""
         results: list[Result | None] = [None] * len(items)
         by_kind: dict[Kind, list[int]] = {}
         seen_ids: set[str] = set()
@@ -120,7 +130,8 @@ class Engine:
         elif by_kind:
             with ThreadPoolExecutor(len(by_kind), thread_name_prefix="verirl-kind") as pool:
                 list(pool.map(run, by_kind))
-        return [r for r in results if r is not None]
+        done = [r for r in results if r is not None]
+        return done if spec is None else compose(items, done, spec, step, self.ledger)
 
     def _reject(self, item: Sample | Result, seen_ids: set[str]) -> Result | None:
         if isinstance(item, Result):
@@ -195,21 +206,25 @@ def build_engine(
     math_budget_s: float = 1.0,
     sandbox: bool = True,
     warm: bool = False,
+    model: Mapping[str, object] | None = None,
 ) -> Engine:
     """The engine with every scorer this installation can run.
 
     ``workers`` sandbox containers and ``math_processes`` (default ``workers``) math
     processes. ``warm`` starts the containers now instead of on the first code sample
-    (the server does, so health turns SERVING only when it can score code).
+    (the server does, so health turns SERVING only when it can score code). ``model``
+    holds :class:`rewards.model.ModelConfig` fields; only then is torch imported.
+    Raises :class:`StartupError` when the configured reward model cannot be served.
     """
     from rewards.math.scorer import MathScorer  # late: the scorers import this module
 
-    scorers: dict[Kind, Scorer] = {
-        Kind.MATH: MathScorer(processes=math_processes or workers, budget_s=math_budget_s)
-    }
-    unavailable = {
-        Kind.MODEL: "no reward model is configured (the reward-model scorer is not built yet)",
-    }
+    scorers: dict[Kind, Scorer] = {}
+    unavailable: dict[Kind, str] = {}
+    if model is None:
+        unavailable[Kind.MODEL] = "no reward model is configured (serve one with --model PATH)"
+    else:
+        scorers[Kind.MODEL] = _model_scorer(model)
+    scorers[Kind.MATH] = MathScorer(processes=math_processes or workers, budget_s=math_budget_s)
     reason = _docker_problem() if sandbox else "the code sandbox is turned off in this server's config"
     if reason is None:
         from rewards.code import CodeScorer
@@ -221,6 +236,19 @@ def build_engine(
     else:
         unavailable[Kind.CODE] = reason
     return Engine(scorers, unavailable)
+
+
+def _model_scorer(settings: Mapping[str, object]) -> Scorer:
+    try:
+        from rewards.model import ModelConfig, ModelScorer
+    except ImportError as error:
+        raise StartupError(
+            f"a reward model needs the model extra (pip install 'verirl[model]'): {error}"
+        ) from None
+    try:
+        return ModelScorer(ModelConfig.from_dict(dict(settings)))
+    except (ValueError, TypeError) as error:
+        raise StartupError(str(error)) from error
 
 
 def _docker_problem() -> str | None:

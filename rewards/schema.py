@@ -124,6 +124,7 @@ class Sample:
     prompt: str | None = None
     group: str | None = None
     metadata: dict[str, JSON] | None = None
+    response_tokens: int | None = None  # the response's length in tokens, when the trainer knows it
 
     def to_dict(self) -> dict[str, JSON]:
         out: dict[str, JSON] = {
@@ -132,7 +133,7 @@ class Sample:
             "response": self.response,
             "reference": _reference_to_dict(self.reference),
         }
-        for name in ("prompt", "group", "metadata"):
+        for name in ("prompt", "group", "metadata", "response_tokens"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
@@ -346,8 +347,11 @@ def decode_sample(obj: JSON, fallback_id: str = "") -> Sample | Result:
             prompt=fields.get("prompt", str),
             group=fields.get("group", str),
             metadata=fields.get("metadata", dict),
+            response_tokens=fields.get("response_tokens", int),
         )
         fields.done()
+        if sample.response_tokens is not None and sample.response_tokens < 0:
+            raise ContractError("response_tokens", f"must be >= 0, got {sample.response_tokens}")
         return sample
     except ContractError as error:
         return Result.invalid(result_id, error)

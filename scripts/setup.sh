@@ -36,6 +36,8 @@ fi
 
 # Reinstall only when the dependency list changed since the last successful install.
 stamp="$VENV/.verirl-installed"
+# Once installed, the model extra stays: a later plain setup must not flip-flop the venv.
+grep -q model "$stamp" 2>/dev/null && want_model=1
 extras="dev,bench"
 [ "$want_model" = 1 ] && extras="$extras,model"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ "$(cat "$stamp")" != "$extras" ]; then

@@ -20,6 +20,7 @@ def test_generated_code_is_current(tmp_path):
 
 SAMPLES = [
     {"id": "m", "kind": "math", "prompt": "p", "group": "g", "response": "r", "reference": {"answer": "1"},
+     "response_tokens": 12,
      "metadata": {"n": 3, "x": 0.5, "s": "t", "l": [1, None, True], "d": {"k": -2}}},
     {"id": "c", "kind": "code", "response": "x", "reference": {
         "language": "python", "tests": {"fn_name": "f", "inputs": [[1, [2, 3], {"a": "b"}], [None]], "outputs": [1.5, [1]]},

@@ -29,6 +29,7 @@ FULL_SAMPLES = [
         "reference": {"answer": "2"},
         "group": "g1",
         "metadata": {"source": "gsm8k", "n": [1, 2]},
+        "response_tokens": 7,
     },
     {
         "id": "stdio",
@@ -127,6 +128,9 @@ INVALID = [
     (_base(reference={"answer": "2", "tol": 1}), "reference.tol", "unknown field"),
     (_base(prompt=1), "prompt", "expected string"),
     (_base(group=1), "group", "expected string"),
+    (_base(response_tokens="7"), "response_tokens", "expected integer"),
+    (_base(response_tokens=1.5), "response_tokens", "expected integer"),
+    (_base(response_tokens=-1), "response_tokens", "must be >= 0"),
     (_base(metadata=[1]), "metadata", "expected object, got array"),
     (_base(extra=1), "extra", "unknown field"),
     (_base(kind="model", reference={"reference": 1}), "reference.reference", "expected string"),

@@ -7,6 +7,11 @@ result locally and are never sent. ``target`` is any gRPC target: ``host:port``,
 servers as ``ipv4:10.0.0.1:50051,10.0.0.2:50051``, or ``dns:///name:50051``; load is
 spread with ``round_robin`` (gRPC's default, ``pick_first``, does no balancing).
 
+``spec`` composes the rewards (:class:`rewards.compose.RewardSpec`; a dict overrides only
+its keys of the server's defaults) and ``step`` is the training step. Batching never
+splits a ``group``: a batch grows past ``batch_size`` rather than cut one, because group
+terms (the length penalty) must see the whole group in one request.
+
 Example (needs a running server, so the doctest is skipped):
     >>> from verirl.client import RewardClient
     >>> with RewardClient("127.0.0.1:50051") as client:  # doctest: +SKIP
@@ -27,10 +32,13 @@ from typing import Any
 
 import grpc
 
+from rewards.compose import RewardSpec
 from rewards.schema import JSON, Result, Sample, decode_sample
-from verirl.convert import result_from_proto, sample_to_proto
+from verirl.convert import result_from_proto, sample_to_proto, spec_to_proto
 from verirl.v1 import reward_pb2 as pb
 from verirl.v1 import reward_pb2_grpc as pb_grpc
+
+SpecLike = RewardSpec | dict[str, JSON] | None
 
 _SERVICE_CONFIG = json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})
 
@@ -86,12 +94,42 @@ def _prepare(
     return results, to_send
 
 
-def _batches(to_send: list[tuple[int, Sample]], size: int) -> list[list[tuple[int, Sample]]]:
-    return [to_send[i : i + size] for i in range(0, len(to_send), size)]
+Batch = list[tuple[int, Sample]]
 
 
-def _request(batch: list[tuple[int, Sample]]) -> pb.ScoreRequest:
-    return pb.ScoreRequest(samples=[sample_to_proto(s) for _, s in batch])
+def _batches(to_send: Batch, size: int) -> list[Batch]:
+    """Batches of about ``size`` samples, each group whole, groups in first-seen order."""
+    units: dict[object, Batch] = {}
+    for i, sample in to_send:
+        units.setdefault(sample.group if sample.group is not None else (i,), []).append((i, sample))
+    batches: list[Batch] = []
+    current: Batch = []
+    for unit in units.values():
+        if current and len(current) + len(unit) > size:
+            batches.append(current)
+            current = []
+        current.extend(unit)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _request(batch: Batch, spec: SpecLike, step: int | None) -> pb.ScoreRequest:
+    request = pb.ScoreRequest(samples=[sample_to_proto(s) for _, s in batch])
+    if spec is not None:
+        request.spec.CopyFrom(spec_to_proto(spec))
+    if step is not None:
+        request.step = step
+    return request
+
+
+def _place(
+    results: list[Result | None], batches: list[Batch], responses: Sequence[pb.ScoreResponse]
+) -> list[Result]:
+    for batch, response in zip(batches, responses, strict=True):
+        for (i, _), message in zip(batch, response.results, strict=True):
+            results[i] = result_from_proto(message)
+    return [r for r in results if r is not None]
 
 
 def _backoff(attempt: int) -> float:
@@ -115,16 +153,15 @@ class RewardClient:
         self.stub = pb_grpc.RewardServiceStub(self.channel)
         self._threads = ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="verirl-client")
 
-    def score(self, samples: Sequence[Sample | dict[str, JSON]]) -> list[Result]:
+    def score(
+        self, samples: Sequence[Sample | dict[str, JSON]], spec: SpecLike = None, step: int | None = None
+    ) -> list[Result]:
         results, to_send = _prepare(samples)
         batches = _batches(to_send, self.options.batch_size)
-        for batch, response in zip(batches, self._threads.map(self._call, batches), strict=True):
-            for (i, _), message in zip(batch, response.results, strict=True):
-                results[i] = result_from_proto(message)
-        return [r for r in results if r is not None]
+        requests = [_request(b, spec, step) for b in batches]
+        return _place(results, batches, list(self._threads.map(self._call, requests)))
 
-    def _call(self, batch: list[tuple[int, Sample]]) -> pb.ScoreResponse:
-        request = _request(batch)
+    def _call(self, request: pb.ScoreRequest) -> pb.ScoreResponse:
         for attempt in range(self.options.retries + 1):
             try:
                 return self.stub.Score(
@@ -167,17 +204,15 @@ class AsyncRewardClient:
         self.stub = pb_grpc.RewardServiceStub(self.channel)
         self._slots = asyncio.Semaphore(self.options.concurrency)
 
-    async def score(self, samples: Sequence[Sample | dict[str, JSON]]) -> list[Result]:
+    async def score(
+        self, samples: Sequence[Sample | dict[str, JSON]], spec: SpecLike = None, step: int | None = None
+    ) -> list[Result]:
         results, to_send = _prepare(samples)
         batches = _batches(to_send, self.options.batch_size)
-        responses = await asyncio.gather(*(self._call(b) for b in batches))
-        for batch, response in zip(batches, responses, strict=True):
-            for (i, _), message in zip(batch, response.results, strict=True):
-                results[i] = result_from_proto(message)
-        return [r for r in results if r is not None]
+        responses = await asyncio.gather(*(self._call(_request(b, spec, step)) for b in batches))
+        return _place(results, batches, responses)
 
-    async def _call(self, batch: list[tuple[int, Sample]]) -> pb.ScoreResponse:
-        request = _request(batch)
+    async def _call(self, request: pb.ScoreRequest) -> pb.ScoreResponse:
         async with self._slots:
             for attempt in range(self.options.retries + 1):
                 try:

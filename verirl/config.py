@@ -10,6 +10,14 @@ Example ``verirl.toml``::
     metrics_port = 9100
     token_file = "/etc/verirl/token"
     max_queued_samples = 200000
+
+    [reward]             # the default reward spec (rewards.compose.RewardSpec)
+    length_weight = 0.1
+    length_warmup_step = 100
+
+    [model]              # serve a reward model (rewards.model.ModelConfig)
+    path = "runs/rm"
+    max_batch_size = 32
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from rewards.compose import RewardSpec
 
 MiB = 1 << 20
 
@@ -49,6 +59,18 @@ class ServerConfig:
     tls_client_ca: str | None = None  # PEM CA; when set, clients must present a certificate (mTLS)
     reflection: bool = True
     sandbox: bool = True  # serve the code kind when Docker is reachable
+    reward: dict[str, Any] | None = None  # [reward]: default RewardSpec fields; requests override them
+    model: dict[str, Any] | None = None  # [model]: the reward model (ModelConfig fields); none by default
+
+    @property
+    def default_spec(self) -> RewardSpec | None:
+        return None if self.reward is None else RewardSpec.from_dict(self.reward)
+
+    def spec_for(self, overrides: dict[str, Any]) -> RewardSpec | None:
+        """A request's spec: the server's defaults, then the request's own fields."""
+        if not overrides and self.reward is None:
+            return None
+        return RewardSpec.from_dict({**(self.reward or {}), **overrides})
 
     @property
     def math_processes(self) -> int:
@@ -82,6 +104,10 @@ class ServerConfig:
             raise ValueError("tls_client_ca (mutual TLS) needs tls_cert and tls_key too")
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
+        if self.reward is not None:
+            self.default_spec  # noqa: B018 -- validates; a ContractError is a ValueError naming the field
+        if self.model is not None and "path" not in self.model:
+            raise ValueError("[model] needs a path (a saved model directory or a .gguf file)")
 
 
 def load(path: str | None, overrides: dict[str, Any]) -> ServerConfig:
@@ -95,4 +121,6 @@ def load(path: str | None, overrides: dict[str, Any]) -> ServerConfig:
         if unknown:
             raise ValueError(f"{path}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
     values.update({k: v for k, v in overrides.items() if v is not None and k in known})
+    if overrides.get("model_path"):  # --model PATH
+        values["model"] = {**(values.get("model") or {}), "path": overrides["model_path"]}
     return ServerConfig(**values)

@@ -19,6 +19,7 @@ from typing import Any
 
 from google.protobuf import json_format, struct_pb2
 
+from rewards.compose import RewardSpec
 from rewards.schema import (
     JSON,
     CallTests,
@@ -74,7 +75,7 @@ def _value(value: JSON) -> struct_pb2.Value:
 def sample_to_dict(message: pb.Sample) -> dict[str, JSON]:
     """A request sample as a contract dictionary (validated later by decode_sample)."""
     out: dict[str, JSON] = {"id": message.id, "kind": message.kind, "response": message.response}
-    for name in ("prompt", "group"):
+    for name in ("prompt", "group", "response_tokens"):
         if message.HasField(name):
             out[name] = getattr(message, name)
     if message.HasField("metadata"):
@@ -113,6 +114,8 @@ def sample_to_proto(sample: Sample) -> pb.Sample:
         message.prompt = sample.prompt
     if sample.group is not None:
         message.group = sample.group
+    if sample.response_tokens is not None:
+        message.response_tokens = sample.response_tokens
     if sample.metadata is not None:
         message.metadata.CopyFrom(_struct(sample.metadata))
     ref = sample.reference
@@ -142,6 +145,21 @@ def _code_to_proto(ref: CodeReference) -> pb.CodeReference:
         if value is not None:
             setattr(message, name, value)
     return message
+
+
+# --------------------------------------------------------------------------- reward specs
+
+_SPEC_FIELDS = tuple(f.name for f in pb.RewardSpec.DESCRIPTOR.fields)
+
+
+def spec_to_dict(message: pb.RewardSpec) -> dict[str, JSON]:
+    """The fields set in a request's spec (validated later by RewardSpec.from_dict)."""
+    return {name: getattr(message, name) for name in _SPEC_FIELDS if message.HasField(name)}
+
+
+def spec_to_proto(spec: RewardSpec | dict[str, JSON]) -> pb.RewardSpec:
+    values = spec.to_dict() if isinstance(spec, RewardSpec) else spec
+    return pb.RewardSpec(**{k: v for k, v in values.items() if v is not None})
 
 
 # --------------------------------------------------------------------------- results

@@ -30,11 +30,12 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from rewards.engine import Budget, Engine, build_engine
-from rewards.schema import Kind, Sample, decode_sample
+from rewards.compose import RewardSpec
+from rewards.engine import Budget, Engine, StartupError, build_engine
+from rewards.schema import ContractError, Kind, Sample, decode_sample
 from sandbox.languages import LANGUAGES
 from verirl import __version__, config, metrics
-from verirl.convert import result_to_proto, sample_to_dict
+from verirl.convert import result_to_proto, sample_to_dict, spec_to_dict, spec_to_proto
 from verirl.v1 import reward_pb2 as pb
 from verirl.v1 import reward_pb2_grpc as pb_grpc
 
@@ -79,6 +80,12 @@ class RewardService(pb_grpc.RewardServiceServicer):
                 f"a batch of {n} samples exceeds max_batch_samples={self.cfg.max_batch_samples}; "
                 "split it (verirl.client does)",
             )
+        try:
+            spec = self.cfg.spec_for(spec_to_dict(request.spec) if request.HasField("spec") else {})
+        except ContractError as error:
+            metrics.REQUESTS.labels("INVALID_ARGUMENT").inc()
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"invalid reward spec: {error}")
+        step = request.step if request.HasField("step") else None
         if not self.admission.try_admit(n):
             metrics.REQUESTS.labels("RESOURCE_EXHAUSTED").inc()
             await context.abort(
@@ -93,7 +100,7 @@ class RewardService(pb_grpc.RewardServiceServicer):
         queued = time.perf_counter()
         try:
             results = await asyncio.get_running_loop().run_in_executor(
-                self.executor, self._score, items, budget, queued
+                self.executor, self._score, items, budget, queued, spec, step
             )
         except asyncio.CancelledError:
             budget.cancel()  # frees queued work; running tests stop at their next boundary
@@ -118,10 +125,12 @@ class RewardService(pb_grpc.RewardServiceServicer):
         )
         return pb.ScoreResponse(results=[result_to_proto(r) for r in results], request_id=request_id)
 
-    def _score(self, items: list, budget: Budget, queued: float) -> list:
+    def _score(
+        self, items: list, budget: Budget, queued: float, spec: RewardSpec | None, step: int | None
+    ) -> list:
         started = time.perf_counter()
         metrics.QUEUE_SECONDS.observe(started - queued)
-        results = self.engine.score(items, budget=budget)
+        results = self.engine.score(items, budget=budget, spec=spec, step=step)
         metrics.SCORE_SECONDS.observe(time.perf_counter() - started)
         return results
 
@@ -149,6 +158,8 @@ class RewardService(pb_grpc.RewardServiceServicer):
             max_memory_limit_mb=maxima.memory_mb,
             max_message_bytes=self.cfg.max_message_bytes,
             max_queued_samples=self.cfg.max_queued_samples,
+            default_spec=spec_to_proto(self.cfg.default_spec) if self.cfg.reward is not None else None,
+            reward_model=(self.cfg.model or {}).get("path", ""),
         )
 
 
@@ -265,6 +276,7 @@ async def serve(cfg: config.ServerConfig) -> int:
         math_budget_s=cfg.math_budget_s,
         sandbox=cfg.sandbox,
         warm=True,
+        model=cfg.model,
     )
     if cfg.metrics_port is not None:
         from prometheus_client import start_http_server
@@ -310,6 +322,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tls-client-ca", help="PEM CA that client certificates must chain to (mTLS)")
     parser.add_argument("--no-reflection", dest="reflection", action="store_const", const=False)
     parser.add_argument("--no-sandbox", dest="sandbox", action="store_const", const=False)
+    parser.add_argument(
+        "--model",
+        dest="model_path",
+        help="serve this reward model (directory or .gguf); [model] sets the rest",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -322,7 +339,11 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as error:
         print(f"verirl serve: {error}", file=sys.stderr)
         return 2
-    return asyncio.run(serve(cfg))
+    try:
+        return asyncio.run(serve(cfg))
+    except StartupError as error:
+        print(f"verirl serve: {error}", file=sys.stderr)
+        return 2
 
 
 def main(argv: list[str] | None = None) -> int:

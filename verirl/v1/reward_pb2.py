@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16verirl/v1/reward.proto\x12\tverirl.v1\x1a\x1cgoogle/protobuf/struct.proto\"F\n\x0cScoreRequest\x12\"\n\x07samples\x18\x01 \x03(\x0b\x32\x11.verirl.v1.Sample\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"G\n\rScoreResponse\x12\"\n\x07results\x18\x01 \x03(\x0b\x32\x11.verirl.v1.Result\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\xaa\x02\n\x06Sample\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x10\n\x08response\x18\x03 \x01(\t\x12\x13\n\x06prompt\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x12\n\x05group\x18\x05 \x01(\tH\x02\x88\x01\x01\x12)\n\x08metadata\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12(\n\x04math\x18\n \x01(\x0b\x32\x18.verirl.v1.MathReferenceH\x00\x12(\n\x04\x63ode\x18\x0b \x01(\x0b\x32\x18.verirl.v1.CodeReferenceH\x00\x12*\n\x05model\x18\x0c \x01(\x0b\x32\x19.verirl.v1.ModelReferenceH\x00\x42\x0b\n\treferenceB\t\n\x07_promptB\x08\n\x06_group\"\x1f\n\rMathReference\x12\x0e\n\x06\x61nswer\x18\x01 \x01(\t\"\xee\x03\n\rCodeReference\x12\x10\n\x08language\x18\x01 \x01(\t\x12&\n\x05stdio\x18\x02 \x01(\x0b\x32\x15.verirl.v1.StdioTestsH\x00\x12$\n\x04\x63\x61ll\x18\x03 \x01(\x0b\x32\x14.verirl.v1.CallTestsH\x00\x12\x13\n\x06prompt\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x11\n\x04test\x18\x05 \x01(\tH\x02\x88\x01\x01\x12\x18\n\x0b\x65ntry_point\x18\x06 \x01(\tH\x03\x88\x01\x01\x12\x19\n\x0ctime_limit_s\x18\x07 \x01(\x01H\x04\x88\x01\x01\x12\x1c\n\x0fmemory_limit_mb\x18\x08 \x01(\x05H\x05\x88\x01\x01\x12\x14\n\x07\x63ompare\x18\t \x01(\tH\x06\x88\x01\x01\x12\x14\n\x07\x63hecker\x18\n \x01(\tH\x07\x88\x01\x01\x12\"\n\x15stop_at_first_failure\x18\x0b \x01(\x08H\x08\x88\x01\x01\x12\x1b\n\x0epartial_credit\x18\x0c \x01(\x08H\t\x88\x01\x01\x42\x07\n\x05testsB\t\n\x07_promptB\x07\n\x05_testB\x0e\n\x0c_entry_pointB\x0f\n\r_time_limit_sB\x12\n\x10_memory_limit_mbB\n\n\x08_compareB\n\n\x08_checkerB\x18\n\x16_stop_at_first_failureB\x11\n\x0f_partial_credit\"-\n\nStdioTests\x12\x0e\n\x06inputs\x18\x01 \x03(\t\x12\x0f\n\x07outputs\x18\x02 \x03(\t\"q\n\tCallTests\x12\x0f\n\x07\x66n_name\x18\x01 \x01(\t\x12*\n\x06inputs\x18\x02 \x03(\x0b\x32\x1a.google.protobuf.ListValue\x12\'\n\x07outputs\x18\x03 \x03(\x0b\x32\x16.google.protobuf.Value\"6\n\x0eModelReference\x12\x16\n\treference\x18\x01 \x01(\tH\x00\x88\x01\x01\x42\x0c\n\n_reference\"\xf4\x01\n\x06Result\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06reward\x18\x02 \x01(\x01\x12\x0f\n\x07\x63orrect\x18\x03 \x01(\x08\x12!\n\x06status\x18\x04 \x01(\x0e\x32\x11.verirl.v1.Status\x12\x0f\n\x07message\x18\x05 \x01(\t\x12(\n\x07\x64\x65tails\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12/\n\x07timings\x18\x07 \x03(\x0b\x32\x1e.verirl.v1.Result.TimingsEntry\x1a.\n\x0cTimingsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\x13\n\x11ServerInfoRequest\"J\n\x08KindInfo\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x11\n\tavailable\x18\x02 \x01(\x08\x12\r\n\x05ready\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\xd4\x02\n\x12ServerInfoResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\"\n\x05kinds\x18\x02 \x03(\x0b\x32\x13.verirl.v1.KindInfo\x12\x11\n\tlanguages\x18\x03 \x03(\t\x12\x16\n\x0emath_processes\x18\x04 \x01(\x05\x12\x1a\n\x12sandbox_containers\x18\x05 \x01(\x05\x12\x15\n\rmath_budget_s\x18\x06 \x01(\x01\x12\x1c\n\x14\x64\x65\x66\x61ult_time_limit_s\x18\x07 \x01(\x01\x12\x1f\n\x17\x64\x65\x66\x61ult_memory_limit_mb\x18\x08 \x01(\x05\x12\x18\n\x10max_time_limit_s\x18\t \x01(\x01\x12\x1b\n\x13max_memory_limit_mb\x18\n \x01(\x05\x12\x19\n\x11max_message_bytes\x18\x0b \x01(\x03\x12\x1a\n\x12max_queued_samples\x18\x0c \x01(\x03*\xc0\x01\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x06\n\x02OK\x10\x01\x12\t\n\x05WRONG\x10\x02\x12\r\n\tNO_ANSWER\x10\x03\x12\x0b\n\x07TIMEOUT\x10\x04\x12\x10\n\x0cMEMORY_LIMIT\x10\x05\x12\x10\n\x0cOUTPUT_LIMIT\x10\x06\x12\x11\n\rRUNTIME_ERROR\x10\x07\x12\x11\n\rCOMPILE_ERROR\x10\x08\x12\x11\n\rINVALID_INPUT\x10\t\x12\x12\n\x0eINTERNAL_ERROR\x10\n2\x96\x01\n\rRewardService\x12:\n\x05Score\x12\x17.verirl.v1.ScoreRequest\x1a\x18.verirl.v1.ScoreResponse\x12I\n\nServerInfo\x12\x1c.verirl.v1.ServerInfoRequest\x1a\x1d.verirl.v1.ServerInfoResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16verirl/v1/reward.proto\x12\tverirl.v1\x1a\x1cgoogle/protobuf/struct.proto\"\x87\x01\n\x0cScoreRequest\x12\"\n\x07samples\x18\x01 \x03(\x0b\x32\x11.verirl.v1.Sample\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12#\n\x04spec\x18\x03 \x01(\x0b\x32\x15.verirl.v1.RewardSpec\x12\x11\n\x04step\x18\x04 \x01(\x03H\x00\x88\x01\x01\x42\x07\n\x05_step\"\xe8\x03\n\nRewardSpec\x12\x18\n\x0b\x63orrectness\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x1f\n\x12\x63orrectness_weight\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x1a\n\rlength_weight\x18\x03 \x01(\x01H\x02\x88\x01\x01\x12\x1f\n\x12length_warmup_step\x18\x04 \x01(\x03H\x03\x88\x01\x01\x12\x17\n\ngroup_size\x18\x05 \x01(\x05H\x04\x88\x01\x01\x12 \n\x13overlong_max_length\x18\x06 \x01(\x05H\x05\x88\x01\x01\x12\x1c\n\x0foverlong_buffer\x18\x07 \x01(\x05H\x06\x88\x01\x01\x12\x1c\n\x0foverlong_weight\x18\x08 \x01(\x01H\x07\x88\x01\x01\x12\x13\n\x06\x66ormat\x18\t \x01(\tH\x08\x88\x01\x01\x12\x1a\n\rformat_weight\x18\n \x01(\x01H\t\x88\x01\x01\x42\x0e\n\x0c_correctnessB\x15\n\x13_correctness_weightB\x10\n\x0e_length_weightB\x15\n\x13_length_warmup_stepB\r\n\x0b_group_sizeB\x16\n\x14_overlong_max_lengthB\x12\n\x10_overlong_bufferB\x12\n\x10_overlong_weightB\t\n\x07_formatB\x10\n\x0e_format_weight\"G\n\rScoreResponse\x12\"\n\x07results\x18\x01 \x03(\x0b\x32\x11.verirl.v1.Result\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\xdc\x02\n\x06Sample\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x10\n\x08response\x18\x03 \x01(\t\x12\x13\n\x06prompt\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x12\n\x05group\x18\x05 \x01(\tH\x02\x88\x01\x01\x12)\n\x08metadata\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x1c\n\x0fresponse_tokens\x18\x07 \x01(\x05H\x03\x88\x01\x01\x12(\n\x04math\x18\n \x01(\x0b\x32\x18.verirl.v1.MathReferenceH\x00\x12(\n\x04\x63ode\x18\x0b \x01(\x0b\x32\x18.verirl.v1.CodeReferenceH\x00\x12*\n\x05model\x18\x0c \x01(\x0b\x32\x19.verirl.v1.ModelReferenceH\x00\x42\x0b\n\treferenceB\t\n\x07_promptB\x08\n\x06_groupB\x12\n\x10_response_tokens\"\x1f\n\rMathReference\x12\x0e\n\x06\x61nswer\x18\x01 \x01(\t\"\xee\x03\n\rCodeReference\x12\x10\n\x08language\x18\x01 \x01(\t\x12&\n\x05stdio\x18\x02 \x01(\x0b\x32\x15.verirl.v1.StdioTestsH\x00\x12$\n\x04\x63\x61ll\x18\x03 \x01(\x0b\x32\x14.verirl.v1.CallTestsH\x00\x12\x13\n\x06prompt\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x11\n\x04test\x18\x05 \x01(\tH\x02\x88\x01\x01\x12\x18\n\x0b\x65ntry_point\x18\x06 \x01(\tH\x03\x88\x01\x01\x12\x19\n\x0ctime_limit_s\x18\x07 \x01(\x01H\x04\x88\x01\x01\x12\x1c\n\x0fmemory_limit_mb\x18\x08 \x01(\x05H\x05\x88\x01\x01\x12\x14\n\x07\x63ompare\x18\t \x01(\tH\x06\x88\x01\x01\x12\x14\n\x07\x63hecker\x18\n \x01(\tH\x07\x88\x01\x01\x12\"\n\x15stop_at_first_failure\x18\x0b \x01(\x08H\x08\x88\x01\x01\x12\x1b\n\x0epartial_credit\x18\x0c \x01(\x08H\t\x88\x01\x01\x42\x07\n\x05testsB\t\n\x07_promptB\x07\n\x05_testB\x0e\n\x0c_entry_pointB\x0f\n\r_time_limit_sB\x12\n\x10_memory_limit_mbB\n\n\x08_compareB\n\n\x08_checkerB\x18\n\x16_stop_at_first_failureB\x11\n\x0f_partial_credit\"-\n\nStdioTests\x12\x0e\n\x06inputs\x18\x01 \x03(\t\x12\x0f\n\x07outputs\x18\x02 \x03(\t\"q\n\tCallTests\x12\x0f\n\x07\x66n_name\x18\x01 \x01(\t\x12*\n\x06inputs\x18\x02 \x03(\x0b\x32\x1a.google.protobuf.ListValue\x12\'\n\x07outputs\x18\x03 \x03(\x0b\x32\x16.google.protobuf.Value\"6\n\x0eModelReference\x12\x16\n\treference\x18\x01 \x01(\tH\x00\x88\x01\x01\x42\x0c\n\n_reference\"\xf4\x01\n\x06Result\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06reward\x18\x02 \x01(\x01\x12\x0f\n\x07\x63orrect\x18\x03 \x01(\x08\x12!\n\x06status\x18\x04 \x01(\x0e\x32\x11.verirl.v1.Status\x12\x0f\n\x07message\x18\x05 \x01(\t\x12(\n\x07\x64\x65tails\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12/\n\x07timings\x18\x07 \x03(\x0b\x32\x1e.verirl.v1.Result.TimingsEntry\x1a.\n\x0cTimingsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\x13\n\x11ServerInfoRequest\"J\n\x08KindInfo\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x11\n\tavailable\x18\x02 \x01(\x08\x12\r\n\x05ready\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\x97\x03\n\x12ServerInfoResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\"\n\x05kinds\x18\x02 \x03(\x0b\x32\x13.verirl.v1.KindInfo\x12\x11\n\tlanguages\x18\x03 \x03(\t\x12\x16\n\x0emath_processes\x18\x04 \x01(\x05\x12\x1a\n\x12sandbox_containers\x18\x05 \x01(\x05\x12\x15\n\rmath_budget_s\x18\x06 \x01(\x01\x12\x1c\n\x14\x64\x65\x66\x61ult_time_limit_s\x18\x07 \x01(\x01\x12\x1f\n\x17\x64\x65\x66\x61ult_memory_limit_mb\x18\x08 \x01(\x05\x12\x18\n\x10max_time_limit_s\x18\t \x01(\x01\x12\x1b\n\x13max_memory_limit_mb\x18\n \x01(\x05\x12\x19\n\x11max_message_bytes\x18\x0b \x01(\x03\x12\x1a\n\x12max_queued_samples\x18\x0c \x01(\x03\x12+\n\x0c\x64\x65\x66\x61ult_spec\x18\r \x01(\x0b\x32\x15.verirl.v1.RewardSpec\x12\x14\n\x0creward_model\x18\x0e \x01(\t*\xc0\x01\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x06\n\x02OK\x10\x01\x12\t\n\x05WRONG\x10\x02\x12\r\n\tNO_ANSWER\x10\x03\x12\x0b\n\x07TIMEOUT\x10\x04\x12\x10\n\x0cMEMORY_LIMIT\x10\x05\x12\x10\n\x0cOUTPUT_LIMIT\x10\x06\x12\x11\n\rRUNTIME_ERROR\x10\x07\x12\x11\n\rCOMPILE_ERROR\x10\x08\x12\x11\n\rINVALID_INPUT\x10\t\x12\x12\n\x0eINTERNAL_ERROR\x10\n2\x96\x01\n\rRewardService\x12:\n\x05Score\x12\x17.verirl.v1.ScoreRequest\x1a\x18.verirl.v1.ScoreResponse\x12I\n\nServerInfo\x12\x1c.verirl.v1.ServerInfoRequest\x1a\x1d.verirl.v1.ServerInfoResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,34 +34,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RESULT_TIMINGSENTRY']._loaded_options = None
   _globals['_RESULT_TIMINGSENTRY']._serialized_options = b'8\001'
-  _globals['_STATUS']._serialized_start=1949
-  _globals['_STATUS']._serialized_end=2141
-  _globals['_SCOREREQUEST']._serialized_start=67
-  _globals['_SCOREREQUEST']._serialized_end=137
-  _globals['_SCORERESPONSE']._serialized_start=139
-  _globals['_SCORERESPONSE']._serialized_end=210
-  _globals['_SAMPLE']._serialized_start=213
-  _globals['_SAMPLE']._serialized_end=511
-  _globals['_MATHREFERENCE']._serialized_start=513
-  _globals['_MATHREFERENCE']._serialized_end=544
-  _globals['_CODEREFERENCE']._serialized_start=547
-  _globals['_CODEREFERENCE']._serialized_end=1041
-  _globals['_STDIOTESTS']._serialized_start=1043
-  _globals['_STDIOTESTS']._serialized_end=1088
-  _globals['_CALLTESTS']._serialized_start=1090
-  _globals['_CALLTESTS']._serialized_end=1203
-  _globals['_MODELREFERENCE']._serialized_start=1205
-  _globals['_MODELREFERENCE']._serialized_end=1259
-  _globals['_RESULT']._serialized_start=1262
-  _globals['_RESULT']._serialized_end=1506
-  _globals['_RESULT_TIMINGSENTRY']._serialized_start=1460
-  _globals['_RESULT_TIMINGSENTRY']._serialized_end=1506
-  _globals['_SERVERINFOREQUEST']._serialized_start=1508
-  _globals['_SERVERINFOREQUEST']._serialized_end=1527
-  _globals['_KINDINFO']._serialized_start=1529
-  _globals['_KINDINFO']._serialized_end=1603
-  _globals['_SERVERINFORESPONSE']._serialized_start=1606
-  _globals['_SERVERINFORESPONSE']._serialized_end=1946
-  _globals['_REWARDSERVICE']._serialized_start=2144
-  _globals['_REWARDSERVICE']._serialized_end=2294
+  _globals['_STATUS']._serialized_start=2623
+  _globals['_STATUS']._serialized_end=2815
+  _globals['_SCOREREQUEST']._serialized_start=68
+  _globals['_SCOREREQUEST']._serialized_end=203
+  _globals['_REWARDSPEC']._serialized_start=206
+  _globals['_REWARDSPEC']._serialized_end=694
+  _globals['_SCORERESPONSE']._serialized_start=696
+  _globals['_SCORERESPONSE']._serialized_end=767
+  _globals['_SAMPLE']._serialized_start=770
+  _globals['_SAMPLE']._serialized_end=1118
+  _globals['_MATHREFERENCE']._serialized_start=1120
+  _globals['_MATHREFERENCE']._serialized_end=1151
+  _globals['_CODEREFERENCE']._serialized_start=1154
+  _globals['_CODEREFERENCE']._serialized_end=1648
+  _globals['_STDIOTESTS']._serialized_start=1650
+  _globals['_STDIOTESTS']._serialized_end=1695
+  _globals['_CALLTESTS']._serialized_start=1697
+  _globals['_CALLTESTS']._serialized_end=1810
+  _globals['_MODELREFERENCE']._serialized_start=1812
+  _globals['_MODELREFERENCE']._serialized_end=1866
+  _globals['_RESULT']._serialized_start=1869
+  _globals['_RESULT']._serialized_end=2113
+  _globals['_RESULT_TIMINGSENTRY']._serialized_start=2067
+  _globals['_RESULT_TIMINGSENTRY']._serialized_end=2113
+  _globals['_SERVERINFOREQUEST']._serialized_start=2115
+  _globals['_SERVERINFOREQUEST']._serialized_end=2134
+  _globals['_KINDINFO']._serialized_start=2136
+  _globals['_KINDINFO']._serialized_end=2210
+  _globals['_SERVERINFORESPONSE']._serialized_start=2213
+  _globals['_SERVERINFORESPONSE']._serialized_end=2620
+  _globals['_REWARDSERVICE']._serialized_start=2818
+  _globals['_REWARDSERVICE']._serialized_end=2968
 # @@protoc_insertion_point(module_scope)

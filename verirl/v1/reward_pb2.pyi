@@ -34,12 +34,40 @@ INVALID_INPUT: Status
 INTERNAL_ERROR: Status
 
 class ScoreRequest(_message.Message):
-    __slots__ = ("samples", "request_id")
+    __slots__ = ("samples", "request_id", "spec", "step")
     SAMPLES_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
     samples: _containers.RepeatedCompositeFieldContainer[Sample]
     request_id: str
-    def __init__(self, samples: _Optional[_Iterable[_Union[Sample, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    spec: RewardSpec
+    step: int
+    def __init__(self, samples: _Optional[_Iterable[_Union[Sample, _Mapping]]] = ..., request_id: _Optional[str] = ..., spec: _Optional[_Union[RewardSpec, _Mapping]] = ..., step: _Optional[int] = ...) -> None: ...
+
+class RewardSpec(_message.Message):
+    __slots__ = ("correctness", "correctness_weight", "length_weight", "length_warmup_step", "group_size", "overlong_max_length", "overlong_buffer", "overlong_weight", "format", "format_weight")
+    CORRECTNESS_FIELD_NUMBER: _ClassVar[int]
+    CORRECTNESS_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_WARMUP_STEP_FIELD_NUMBER: _ClassVar[int]
+    GROUP_SIZE_FIELD_NUMBER: _ClassVar[int]
+    OVERLONG_MAX_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    OVERLONG_BUFFER_FIELD_NUMBER: _ClassVar[int]
+    OVERLONG_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    correctness: str
+    correctness_weight: float
+    length_weight: float
+    length_warmup_step: int
+    group_size: int
+    overlong_max_length: int
+    overlong_buffer: int
+    overlong_weight: float
+    format: str
+    format_weight: float
+    def __init__(self, correctness: _Optional[str] = ..., correctness_weight: _Optional[float] = ..., length_weight: _Optional[float] = ..., length_warmup_step: _Optional[int] = ..., group_size: _Optional[int] = ..., overlong_max_length: _Optional[int] = ..., overlong_buffer: _Optional[int] = ..., overlong_weight: _Optional[float] = ..., format: _Optional[str] = ..., format_weight: _Optional[float] = ...) -> None: ...
 
 class ScoreResponse(_message.Message):
     __slots__ = ("results", "request_id")
@@ -50,13 +78,14 @@ class ScoreResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[Result, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class Sample(_message.Message):
-    __slots__ = ("id", "kind", "response", "prompt", "group", "metadata", "math", "code", "model")
+    __slots__ = ("id", "kind", "response", "prompt", "group", "metadata", "response_tokens", "math", "code", "model")
     ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     RESPONSE_FIELD_NUMBER: _ClassVar[int]
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_TOKENS_FIELD_NUMBER: _ClassVar[int]
     MATH_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -66,10 +95,11 @@ class Sample(_message.Message):
     prompt: str
     group: str
     metadata: _struct_pb2.Struct
+    response_tokens: int
     math: MathReference
     code: CodeReference
     model: ModelReference
-    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., response: _Optional[str] = ..., prompt: _Optional[str] = ..., group: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., math: _Optional[_Union[MathReference, _Mapping]] = ..., code: _Optional[_Union[CodeReference, _Mapping]] = ..., model: _Optional[_Union[ModelReference, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., response: _Optional[str] = ..., prompt: _Optional[str] = ..., group: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., response_tokens: _Optional[int] = ..., math: _Optional[_Union[MathReference, _Mapping]] = ..., code: _Optional[_Union[CodeReference, _Mapping]] = ..., model: _Optional[_Union[ModelReference, _Mapping]] = ...) -> None: ...
 
 class MathReference(_message.Message):
     __slots__ = ("answer",)
@@ -171,7 +201,7 @@ class KindInfo(_message.Message):
     def __init__(self, kind: _Optional[str] = ..., available: _Optional[bool] = ..., ready: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class ServerInfoResponse(_message.Message):
-    __slots__ = ("version", "kinds", "languages", "math_processes", "sandbox_containers", "math_budget_s", "default_time_limit_s", "default_memory_limit_mb", "max_time_limit_s", "max_memory_limit_mb", "max_message_bytes", "max_queued_samples")
+    __slots__ = ("version", "kinds", "languages", "math_processes", "sandbox_containers", "math_budget_s", "default_time_limit_s", "default_memory_limit_mb", "max_time_limit_s", "max_memory_limit_mb", "max_message_bytes", "max_queued_samples", "default_spec", "reward_model")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     KINDS_FIELD_NUMBER: _ClassVar[int]
     LANGUAGES_FIELD_NUMBER: _ClassVar[int]
@@ -184,6 +214,8 @@ class ServerInfoResponse(_message.Message):
     MAX_MEMORY_LIMIT_MB_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_QUEUED_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_SPEC_FIELD_NUMBER: _ClassVar[int]
+    REWARD_MODEL_FIELD_NUMBER: _ClassVar[int]
     version: str
     kinds: _containers.RepeatedCompositeFieldContainer[KindInfo]
     languages: _containers.RepeatedScalarFieldContainer[str]
@@ -196,4 +228,6 @@ class ServerInfoResponse(_message.Message):
     max_memory_limit_mb: int
     max_message_bytes: int
     max_queued_samples: int
-    def __init__(self, version: _Optional[str] = ..., kinds: _Optional[_Iterable[_Union[KindInfo, _Mapping]]] = ..., languages: _Optional[_Iterable[str]] = ..., math_processes: _Optional[int] = ..., sandbox_containers: _Optional[int] = ..., math_budget_s: _Optional[float] = ..., default_time_limit_s: _Optional[float] = ..., default_memory_limit_mb: _Optional[int] = ..., max_time_limit_s: _Optional[float] = ..., max_memory_limit_mb: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_queued_samples: _Optional[int] = ...) -> None: ...
+    default_spec: RewardSpec
+    reward_model: str
+    def __init__(self, version: _Optional[str] = ..., kinds: _Optional[_Iterable[_Union[KindInfo, _Mapping]]] = ..., languages: _Optional[_Iterable[str]] = ..., math_processes: _Optional[int] = ..., sandbox_containers: _Optional[int] = ..., math_budget_s: _Optional[float] = ..., default_time_limit_s: _Optional[float] = ..., default_memory_limit_mb: _Optional[int] = ..., max_time_limit_s: _Optional[float] = ..., max_memory_limit_mb: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_queued_samples: _Optional[int] = ..., default_spec: _Optional[_Union[RewardSpec, _Mapping]] = ..., reward_model: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,314 @@
+"""Reward composition: correctness, the Kimi k1.5 length penalty, DAPO's overlong
+punishment and a format reward, weighted by a per-request :class:`RewardSpec`.
+
+The engine applies this last, after every scorer has finished, because the length
+penalty is a group term: it compares the k responses to one prompt (samples sharing a
+``group``) and so must see the whole group. A group that arrives in pieces would get a
+silent per-slice penalty (the bug GUIDE §6 describes in per-process reward functions);
+here it is an ``invalid_input`` error instead, detected two ways: the spec's
+``group_size`` (a group with another count in the request), and a per-step ledger of
+groups already scored (a group seen again for the same training step).
+
+Length is in tokens when a sample carries ``response_tokens`` (the trainer sends them),
+otherwise in characters; ``details["reward"]["length_unit"]`` says which.
+
+Example:
+    >>> from rewards.compose import kimi_length_rewards, overlong_penalty
+    >>> kimi_length_rewards([10, 20, 30], [True, True, False])
+    [0.5, 0.0, -0.5]
+    >>> overlong_penalty(90, max_length=100, buffer=20), overlong_penalty(101, 100, 20)
+    (-0.5, -1.0)
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+
+from rewards.schema import JSON, ContractError, Kind, Result, Sample, Status
+
+# --------------------------------------------------------------------------- formulas
+
+
+def kimi_length_rewards(lengths: Sequence[int], correct: Sequence[bool]) -> list[float]:
+    """Kimi k1.5's length reward over one group of k responses.
+
+    ``λ_i = 0.5 − (len_i − min_len)/(max_len − min_len)``; a correct response gets ``λ_i``,
+    an incorrect one ``min(0, λ_i)``; all lengths equal gives 0 for everyone.
+    """
+    low, high = min(lengths), max(lengths)
+    if high == low:
+        return [0.0] * len(lengths)
+    lambdas = [0.5 - (n - low) / (high - low) for n in lengths]
+    return [lam if ok else min(0.0, lam) for lam, ok in zip(lambdas, correct, strict=True)]
+
+
+def overlong_penalty(length: int, max_length: int, buffer: int) -> float:
+    """DAPO's soft overlong punishment: 0 up to ``max_length − buffer``, then a linear
+    ramp down to −1 at ``max_length``, and −1 beyond it."""
+    start = max_length - buffer
+    if length <= start:
+        return 0.0
+    if length <= max_length:
+        return (start - length) / buffer
+    return -1.0
+
+
+_THINK = re.compile(r"\s*<think>(?:(?!<think>).)*?</think>\s*(\S.*)", re.DOTALL)
+_BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
+FORMATS = ("boxed", "think", "think_boxed")
+
+
+def format_reward(response: str, fmt: str) -> float:
+    """1.0 when the response has the required shape, else 0.0.
+
+    ``boxed``: a ``\\boxed{}`` answer; ``think``: one leading ``<think>…</think>`` block
+    followed by a non-empty answer; ``think_boxed``: both, the box after the block.
+    """
+    think = _THINK.fullmatch(response)
+    has_think = think is not None and "<think>" not in think.group(1)
+    if fmt == "boxed":
+        return float(bool(_BOXED.search(response)))
+    if fmt == "think":
+        return float(has_think)
+    return float(has_think and bool(_BOXED.search(think.group(1))))  # type: ignore[union-attr]
+
+
+# --------------------------------------------------------------------------- the spec
+
+
+@dataclass(frozen=True, slots=True)
+class RewardSpec:
+    """How a request's rewards are composed; the server's config gives the defaults.
+
+    ``final = correctness_weight·correctness + length_weight·kimi_length
+    + overlong_weight·overlong + format_weight·format``.
+
+    ``correctness``: ``scorer`` keeps each scorer's reward (a reward model's score, a code
+    sample's own ``partial_credit``), ``binary`` uses 1/0 for correct/not (Kimi k1.5),
+    ``fraction`` the fraction of code tests passed. Reward-model scores are used as they
+    are in every mode. The length penalty is on when ``length_weight`` is non-zero and the
+    request's training step has reached ``length_warmup_step``; ``group_size`` (k), when
+    given, makes a group with another count in one request an error.
+    """
+
+    correctness: str = "scorer"
+    correctness_weight: float = 1.0
+    length_weight: float = 0.0
+    length_warmup_step: int = 0
+    group_size: int | None = None
+    overlong_max_length: int | None = None
+    overlong_buffer: int = 0
+    overlong_weight: float = 1.0
+    format: str | None = None
+    format_weight: float = 0.0
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, JSON]) -> RewardSpec:
+        """Validate a spec given as JSON/TOML; raises :class:`ContractError` naming the field."""
+        if not isinstance(obj, dict):
+            raise ContractError("spec", "expected an object")
+        known = {f.name: f for f in fields(cls)}
+        for key in obj:
+            if key not in known:
+                raise ContractError(f"spec.{key}", f"unknown field (known: {', '.join(known)})")
+        values = {}
+        for key, value in obj.items():
+            expected = _SPEC_TYPES[key]
+            if value is not None and (isinstance(value, bool) or not isinstance(value, expected)):
+                name = "number" if expected is _NUMBER else expected.__name__  # type: ignore[union-attr]
+                raise ContractError(f"spec.{key}", f"expected {name}, got {value!r}")
+            values[key] = float(value) if expected is _NUMBER else value
+        spec = cls(**values)
+        spec.check()
+        return spec
+
+    def check(self) -> None:
+        if self.correctness not in ("scorer", "binary", "fraction"):
+            raise ContractError("spec.correctness", "must be 'scorer', 'binary' or 'fraction'")
+        if self.format is not None and self.format not in FORMATS:
+            raise ContractError("spec.format", f"must be one of {', '.join(FORMATS)}")
+        if self.group_size is not None and self.group_size < 1:
+            raise ContractError("spec.group_size", "must be at least 1")
+        if self.length_warmup_step < 0:
+            raise ContractError("spec.length_warmup_step", "must be >= 0")
+        if self.overlong_max_length is not None and not 0 < self.overlong_buffer <= self.overlong_max_length:
+            raise ContractError("spec.overlong_buffer", "must be > 0 and <= overlong_max_length")
+
+    def to_dict(self) -> dict[str, JSON]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def length_state(self, step: int | None) -> tuple[bool, str]:
+        """Whether the length penalty applies at ``step``, and a phrase saying why."""
+        if self.length_weight == 0:
+            return False, "off"
+        if self.length_warmup_step == 0:
+            return True, "on"
+        if step is None:
+            return False, f"off: no training step given (warm-up until step {self.length_warmup_step})"
+        if step < self.length_warmup_step:
+            return False, f"off: warm-up until step {self.length_warmup_step} (now {step})"
+        return True, "on"
+
+
+_NUMBER = (int, float)
+_SPEC_TYPES: dict[str, type | tuple[type, ...]] = {
+    "correctness": str,
+    "correctness_weight": _NUMBER,
+    "length_weight": _NUMBER,
+    "length_warmup_step": int,
+    "group_size": int,
+    "overlong_max_length": int,
+    "overlong_buffer": int,
+    "overlong_weight": _NUMBER,
+    "format": str,
+    "format_weight": _NUMBER,
+}
+
+
+# --------------------------------------------------------------------------- the ledger
+
+
+class GroupLedger:
+    """Remembers which groups were scored with a length penalty, per training step, so a
+    group that comes back for the same step (a split group) is caught. Bounded: the
+    last ``steps`` steps are kept."""
+
+    def __init__(self, steps: int = 8) -> None:
+        self._seen: OrderedDict[int, set[str]] = OrderedDict()
+        self._steps = steps
+        self._lock = threading.Lock()
+
+    def claim(self, step: int, groups: set[str]) -> set[str]:
+        """Record ``groups`` for ``step``; returns those already recorded before."""
+        with self._lock:
+            seen = self._seen.setdefault(step, set())
+            self._seen.move_to_end(step)
+            while len(self._seen) > self._steps:
+                self._seen.popitem(last=False)
+            repeated = groups & seen
+            seen |= groups
+            return repeated
+
+
+# --------------------------------------------------------------------------- composition
+
+_UNSCORED = (Status.INVALID_INPUT, Status.INTERNAL_ERROR)
+
+
+def compose(
+    samples: Sequence[Sample | Result],
+    results: list[Result],
+    spec: RewardSpec,
+    step: int | None = None,
+    ledger: GroupLedger | None = None,
+) -> list[Result]:
+    """Apply ``spec`` to scored ``results`` (aligned with ``samples``); returns new results.
+
+    Samples that failed validation or verirl itself (``invalid_input``, ``internal_error``)
+    are left as they are and take no part in their group.
+    """
+    scored = [
+        i
+        for i, (s, r) in enumerate(zip(samples, results, strict=True))
+        if isinstance(s, Sample) and r.status not in _UNSCORED
+    ]
+    out = list(results)
+    length_on, length_why = spec.length_state(step)
+    groups = _groups(samples, scored)
+    rejected = _split_groups(groups, spec, step, ledger) if spec.length_weight else {}
+    kimi: dict[int, float] = {}
+    for name, members in groups.items():
+        if name in rejected:
+            for i in members:
+                out[i] = _rejected(results[i], rejected[name])
+            continue
+        lengths = [_length(samples[i])[0] for i in members]  # type: ignore[arg-type]
+        values = kimi_length_rewards(lengths, [results[i].correct for i in members])
+        kimi.update(zip(members, values, strict=True))
+    for i in scored:
+        if out[i] is results[i]:
+            out[i] = _composed(samples[i], results[i], spec, kimi.get(i, 0.0), length_on, length_why)  # type: ignore[arg-type]
+    return out
+
+
+def _groups(samples: Sequence[Sample | Result], indices: list[int]) -> dict[str, list[int]]:
+    """Indices by group; a sample without a group is a group of its own."""
+    groups: dict[str, list[int]] = {}
+    for i in indices:
+        sample = samples[i]
+        assert isinstance(sample, Sample)
+        key = sample.group if sample.group is not None else f"\0{i}"
+        groups.setdefault(key, []).append(i)
+    return groups
+
+
+def _split_groups(
+    groups: dict[str, list[int]], spec: RewardSpec, step: int | None, ledger: GroupLedger | None
+) -> dict[str, str]:
+    """Group name → why it cannot get a length penalty from this request."""
+    named = {name for name in groups if not name.startswith("\0")}
+    problems = {}
+    if spec.group_size is not None:
+        for name in sorted(named):
+            if len(groups[name]) != spec.group_size:
+                problems[name] = (
+                    f"group {name!r} has {len(groups[name])} scorable samples in this request but the "
+                    f"spec's group_size is {spec.group_size}: the length penalty needs the whole group "
+                    "in one request"
+                )
+    if ledger is not None and step is not None:
+        for name in ledger.claim(step, named - set(problems)):
+            problems[name] = (
+                f"group {name!r} was already scored in an earlier request for step {step}: a group "
+                "split across requests would get a per-slice length penalty; send it whole"
+            )
+    return problems
+
+
+def _rejected(result: Result, why: str) -> Result:
+    details = dict(result.details, scored={"reward": result.reward, "status": result.status.value})
+    return Result(
+        result.id, 0.0, False, Status.INVALID_INPUT, why, {**details, "field": "group"}, result.timings
+    )
+
+
+def _length(sample: Sample) -> tuple[int, str]:
+    if sample.response_tokens is not None:
+        return sample.response_tokens, "tokens"
+    return len(sample.response), "characters"
+
+
+def _correctness(sample: Sample, result: Result, mode: str) -> float:
+    if mode == "scorer" or sample.kind is Kind.MODEL:
+        return result.reward
+    if mode == "fraction" and "passed" in result.details and result.details.get("total"):
+        return result.details["passed"] / result.details["total"]
+    return float(result.correct)
+
+
+def _composed(
+    sample: Sample, result: Result, spec: RewardSpec, kimi: float, length_on: bool, length_why: str
+) -> Result:
+    length, unit = _length(sample)
+    components = {"correctness": _correctness(sample, result, spec.correctness), "length": kimi}
+    weights = {"correctness": spec.correctness_weight, "length": spec.length_weight if length_on else 0.0}
+    if spec.overlong_max_length is not None:
+        components["overlong"] = overlong_penalty(length, spec.overlong_max_length, spec.overlong_buffer)
+        weights["overlong"] = spec.overlong_weight
+    if spec.format is not None:
+        components["format"] = format_reward(sample.response, spec.format)
+        weights["format"] = spec.format_weight
+    final = sum(weights[k] * components[k] for k in components)
+    summary = {
+        "components": components,
+        "weights": weights,
+        "final": final,
+        "length": length,
+        "length_unit": unit,
+        "length_penalty": length_why,
+    }
+    return replace(result, reward=final, details={**result.details, "reward": summary})

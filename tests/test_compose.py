@@ -1,0 +1,232 @@
+"""Reward composition: the Kimi length penalty on hand-computed groups, warm-up, DAPO
+overlong, format rewards, weights, and split groups as clear errors."""
+
+import pytest
+
+from rewards.compose import GroupLedger, RewardSpec, compose, format_reward, kimi_length_rewards
+from rewards.engine import Engine
+from rewards.math.scorer import MathScorer
+from rewards.schema import ContractError, Kind, Result, Status, decode_sample
+
+
+def math_sample(i, response, group="g", tokens=None, answer="4"):
+    obj = {"id": f"s{i}", "kind": "math", "response": response, "reference": {"answer": answer}}
+    if group is not None:
+        obj["group"] = group
+    if tokens is not None:
+        obj["response_tokens"] = tokens
+    return decode_sample(obj)
+
+
+def checked(sample, correct):
+    return Result(sample.id, float(correct), correct, Status.OK if correct else Status.WRONG)
+
+
+# --------------------------------------------------------------------------- formulas
+
+
+def test_kimi_length_reward_hand_computed():
+    # min 100, max 300: λ = 0.5 − (len − 100)/200
+    assert kimi_length_rewards([100, 200, 300], [True, True, True]) == [0.5, 0.0, -0.5]
+    # incorrect responses never gain: min(0, λ)
+    assert kimi_length_rewards([100, 200, 300], [False, False, False]) == [0.0, 0.0, -0.5]
+    assert kimi_length_rewards([100, 150, 300, 300], [True, False, False, True]) == [0.5, 0.0, -0.5, -0.5]
+    assert kimi_length_rewards([50, 50, 50], [True, False, True]) == [0.0, 0.0, 0.0]
+    assert kimi_length_rewards([7], [True]) == [0.0]
+
+
+@pytest.mark.parametrize(
+    ("response", "fmt", "expected"),
+    [
+        ("so \\boxed{4}", "boxed", 1.0),
+        ("so 4", "boxed", 0.0),
+        ("<think>2+2</think> \\boxed{4}", "think", 1.0),
+        ("<think>2+2</think>", "think", 0.0),  # no answer after the thinking
+        ("<think>a</think> <think>b</think> 4", "think", 0.0),  # two blocks
+        ("4 <think>late</think> 4", "think", 0.0),
+        ("<think>2+2</think> \\boxed{4}", "think_boxed", 1.0),
+        ("<think>\\boxed{4}</think> four", "think_boxed", 0.0),  # the box must be in the answer
+    ],
+)
+def test_format_reward(response, fmt, expected):
+    assert format_reward(response, fmt) == expected
+
+
+# --------------------------------------------------------------------------- composition
+
+
+def test_length_penalty_uses_tokens_when_given_and_reports_components():
+    samples = [
+        math_sample(0, "a", tokens=10),
+        math_sample(1, "b" * 50, tokens=30),
+        math_sample(2, "c", tokens=20),
+    ]
+    results = [checked(samples[0], True), checked(samples[1], True), checked(samples[2], False)]
+    spec = RewardSpec(length_weight=0.5)
+    out = compose(samples, results, spec, step=0)
+    # λ = [0.5, -0.5, 0.0]; the wrong one gets min(0, 0) = 0
+    assert [r.reward for r in out] == [1.0 + 0.25, 1.0 - 0.25, 0.0]
+    summary = out[0].details["reward"]
+    assert summary["components"] == {"correctness": 1.0, "length": 0.5}
+    assert summary["weights"] == {"correctness": 1.0, "length": 0.5}
+    assert summary["final"] == 1.25
+    assert (summary["length"], summary["length_unit"], summary["length_penalty"]) == (10, "tokens", "on")
+    assert results[0].reward == 1.0  # inputs are not modified
+
+
+def test_length_in_characters_without_token_counts():
+    samples = [math_sample(0, "x" * 10), math_sample(1, "x" * 20)]
+    out = compose(samples, [checked(s, True) for s in samples], RewardSpec(length_weight=1.0))
+    assert [r.reward for r in out] == [1.5, 0.5]
+    assert out[0].details["reward"]["length_unit"] == "characters"
+
+
+def test_groups_are_independent_and_ungrouped_samples_get_no_penalty():
+    samples = [
+        math_sample(0, "x" * 10, group="a"),
+        math_sample(1, "x" * 30, group="a"),
+        math_sample(2, "x" * 99, group="b"),
+        math_sample(3, "x" * 5, group=None),
+    ]
+    out = compose(samples, [checked(s, True) for s in samples], RewardSpec(length_weight=1.0))
+    assert [r.reward for r in out] == [1.5, 0.5, 1.0, 1.0]
+
+
+def test_warm_up_turns_the_penalty_on_at_the_given_step():
+    samples = [math_sample(0, "x", tokens=1), math_sample(1, "x", tokens=3)]
+    results = [checked(s, True) for s in samples]
+    spec = RewardSpec(length_weight=1.0, length_warmup_step=100)
+    before = compose(samples, results, spec, step=99)
+    assert [r.reward for r in before] == [1.0, 1.0]
+    assert before[0].details["reward"]["length_penalty"].startswith("off: warm-up until step 100")
+    assert before[0].details["reward"]["components"]["length"] == 0.5  # computed, weighted 0
+    assert [r.reward for r in compose(samples, results, spec, step=100)] == [1.5, 0.5]
+    no_step = compose(samples, results, spec, step=None)
+    assert [r.reward for r in no_step] == [1.0, 1.0]
+    assert "no training step" in no_step[0].details["reward"]["length_penalty"]
+
+
+def test_overlong_format_and_binary_correctness_compose():
+    spec = RewardSpec(
+        correctness="binary",
+        overlong_max_length=100,
+        overlong_buffer=20,
+        overlong_weight=1.0,
+        format="boxed",
+        format_weight=0.1,
+    )
+    samples = [
+        math_sample(0, "\\boxed{4}", group=None, tokens=50),  # right, short, boxed
+        math_sample(1, "4", group=None, tokens=90),  # right, in the buffer, unboxed
+        math_sample(2, "\\boxed{5}", group=None, tokens=150),  # wrong, over the limit
+    ]
+    results = [checked(samples[0], True), checked(samples[1], True), checked(samples[2], False)]
+    out = compose(samples, results, spec)
+    assert [r.reward for r in out] == pytest.approx([1.1, 0.5, -0.9])
+    assert out[1].details["reward"]["components"] == {
+        "correctness": 1.0,
+        "length": 0.0,
+        "overlong": -0.5,
+        "format": 0.0,
+    }
+
+
+def test_fraction_correctness_uses_tests_passed():
+    sample = decode_sample(
+        {
+            "id": "c",
+            "kind": "code",
+            "response": "x",
+            "reference": {"language": "python", "tests": {"inputs": ["1"], "outputs": ["1"]}},
+        }
+    )
+    result = Result("c", 0.0, False, Status.WRONG, details={"passed": 3, "total": 4})
+    assert compose([sample], [result], RewardSpec(correctness="fraction"))[0].reward == 0.75
+    assert compose([sample], [result], RewardSpec(correctness="binary"))[0].reward == 0.0
+
+
+def test_unscored_samples_are_left_alone_and_take_no_part():
+    samples = [
+        math_sample(0, "x", tokens=10),
+        math_sample(1, "x", tokens=1000),
+        math_sample(2, "x", tokens=30),
+    ]
+    results = [
+        checked(samples[0], True),
+        Result.failure("s1", Status.INTERNAL_ERROR, "worker died"),
+        checked(samples[2], True),
+    ]
+    out = compose(samples, results, RewardSpec(length_weight=1.0))
+    assert out[1] is results[1]
+    assert [out[0].reward, out[2].reward] == [1.5, 0.5]  # 1000 did not stretch the range
+
+
+def test_group_size_mismatch_is_an_error_not_a_per_slice_penalty():
+    samples = [math_sample(i, "x" * (i + 1), group="g") for i in range(3)] + [
+        math_sample(3 + i, "x" * (i + 1), group="h") for i in range(4)
+    ]
+    out = compose(samples, [checked(s, True) for s in samples], RewardSpec(length_weight=1.0, group_size=4))
+    assert [r.status for r in out[:3]] == [Status.INVALID_INPUT] * 3
+    assert "group 'g' has 3 scorable samples in this request but the spec's group_size is 4" in out[0].message
+    assert out[0].details["field"] == "group" and out[0].details["scored"]["status"] == "ok"
+    assert [r.status for r in out[3:]] == [Status.OK] * 4
+
+
+def test_a_group_seen_again_for_the_same_step_is_an_error():
+    ledger = GroupLedger()
+    first = [math_sample(0, "x", group="g"), math_sample(1, "xx", group="g")]
+    second = [math_sample(2, "xxx", group="g"), math_sample(3, "x", group="other")]
+    spec = RewardSpec(length_weight=1.0)
+    assert all(
+        r.status is Status.OK for r in compose(first, [checked(s, True) for s in first], spec, 7, ledger)
+    )
+    out = compose(second, [checked(s, True) for s in second], spec, 7, ledger)
+    assert (
+        out[0].status is Status.INVALID_INPUT
+        and "already scored in an earlier request for step 7" in out[0].message
+    )
+    assert out[1].status is Status.OK
+    # the same group id is fine at the next step (group ids are usually prompt ids)
+    again = compose(first, [checked(s, True) for s in first], spec, 8, ledger)
+    assert all(r.status is Status.OK for r in again)
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"length_weigth": 1}, "spec.length_weigth"),
+        ({"correctness": "partial"}, "spec.correctness"),
+        ({"length_weight": "high"}, "spec.length_weight"),
+        ({"group_size": 0}, "spec.group_size"),
+        ({"group_size": True}, "spec.group_size"),
+        ({"format": "xml"}, "spec.format"),
+        ({"overlong_max_length": 100}, "spec.overlong_buffer"),
+        ({"overlong_max_length": 100, "overlong_buffer": 200}, "spec.overlong_buffer"),
+    ],
+)
+def test_spec_validation_names_the_field(spec, field):
+    with pytest.raises(ContractError) as error:
+        RewardSpec.from_dict(spec)
+    assert error.value.path == field
+
+
+def test_spec_round_trips():
+    spec = RewardSpec.from_dict({"length_weight": 1, "length_warmup_step": 5, "format": "think"})
+    assert spec.length_weight == 1.0 and isinstance(spec.length_weight, float)
+    assert RewardSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_engine_composes_after_real_math_scoring():
+    with MathScorer(processes=1) as scorer:
+        engine = Engine({Kind.MATH: scorer}, {})
+        samples = [
+            math_sample(0, "\\boxed{4}", tokens=100),
+            math_sample(1, "so the answer is \\boxed{4}", tokens=300),
+            math_sample(2, "\\boxed{5}", tokens=100),
+            math_sample(3, "no idea", tokens=200),
+        ]
+        out = engine.score(samples, spec=RewardSpec(length_weight=1.0, group_size=4), step=1)
+    assert [r.status for r in out] == [Status.OK, Status.OK, Status.WRONG, Status.NO_ANSWER]
+    # λ = [0.5, -0.5, 0.5, 0.0]; wrong ones keep min(0, λ)
+    assert [r.reward for r in out] == [1.5, 0.5, 0.0, 0.0]
+    assert engine.score(samples[:1])[0].reward == 1.0  # no spec: the scorer's reward as is
