@@ -92,7 +92,7 @@ def _dtype(cfg: ModelConfig, device: torch.device) -> torch.dtype:
     return torch.bfloat16 if device.type == "cuda" else torch.float32
 
 
-def _source(path: str) -> tuple[str, dict[str, Any]]:
+def model_source(path: str) -> tuple[str, dict[str, Any]]:
     """from_pretrained's first argument and extra keywords (GGUF files load from their directory)."""
     local = Path(path)
     if local.suffix == ".gguf":
@@ -114,7 +114,7 @@ def load_model(cfg: ModelConfig, device: torch.device) -> tuple[Any, Any]:
 
     hf_logging.disable_progress_bar()
 
-    source, extra = _source(cfg.path)
+    source, extra = model_source(cfg.path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **extra)
         model, info = AutoModelForSequenceClassification.from_pretrained(
@@ -180,9 +180,57 @@ class _Replica:
 
 
 @dataclass(frozen=True, slots=True)
-class _Encoded:
+class Encoded:
     ids: list[int]
-    note: str | None
+    note: str | None  # what truncation did, for the result's details
+
+
+class ConversationEncoder:
+    """prompt (+ reference) and response → the token ids a reward model reads.
+
+    Shared by the scorer and ``verirl train-rm`` so a model is served exactly as it was
+    trained. Inputs over ``max_length`` lose the start of the prompt (``truncation="left"``)
+    or are refused (``"reject"``); a response that does not fit alone is always refused.
+    Thread-safe: fast tokenizers must not be used from two threads at once.
+    """
+
+    def __init__(self, tokenizer: Any, max_length: int, truncation: str = "left") -> None:
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.truncation = truncation
+        self.templated = bool(getattr(tokenizer, "chat_template", None))
+        self._lock = threading.Lock()
+
+    def render(self, prompt: str, response: str, reference: str | None = None) -> str:
+        user = prompt if reference is None else f"{prompt}\n\nReference answer: {reference}"
+        if self.templated:
+            turns = [{"role": "user", "content": user}, {"role": "assistant", "content": response}]
+            return self.tokenizer.apply_chat_template(turns, tokenize=False)
+        return f"User: {user}\nAssistant: {response}"
+
+    def _ids(self, text: str, special: bool) -> list[int]:
+        with self._lock:
+            return self.tokenizer(text, add_special_tokens=special)["input_ids"]
+
+    def encode(self, prompt: str, response: str, reference: str | None = None) -> Encoded | str:
+        """Token ids, truncated from the left of the prompt when too long; or why not."""
+        special = not self.templated  # a chat template writes its own special tokens
+        ids = self._ids(self.render(prompt, response, reference), special)
+        if len(ids) <= self.max_length:
+            return Encoded(ids, None)
+        too_long = f"{len(ids)} tokens is more than the reward model's limit of {self.max_length}"
+        if self.truncation == "reject":
+            return f"{too_long} (truncation is 'reject')"
+        prompt_ids = self._ids(prompt, False)
+        keep = len(prompt_ids) - (len(ids) - self.max_length)
+        while keep > 0:  # decoding and re-rendering can shift a token or two: shrink until it fits
+            kept = self.tokenizer.decode(prompt_ids[-keep:])
+            ids = self._ids(self.render(kept, response, reference), special)
+            if len(ids) <= self.max_length:
+                note = f"prompt truncated from the left: kept the last {keep} of {len(prompt_ids)} tokens"
+                return Encoded(ids, note)
+            keep -= max(1, len(ids) - self.max_length)
+        return f"{too_long}, even without the prompt; the response alone does not fit"
 
 
 class ModelScorer:
@@ -194,57 +242,22 @@ class ModelScorer:
         for device in _devices(cfg):
             model, tokenizer = load_model(cfg, device)
             self.replicas.append(_Replica(model, tokenizer.pad_token_id, device, cfg))
-        self.tokenizer = tokenizer
-        self.max_length = cfg.max_length or _model_limit(model, tokenizer)
-        self._tokenizer_lock = threading.Lock()  # a fast tokenizer is not safe to share across threads
+        self.encoder = ConversationEncoder(
+            tokenizer, cfg.max_length or model_limit(model, tokenizer), cfg.truncation
+        )
         log.info(
             "reward model %s on %s, max length %d",
             cfg.path,
             [str(r.device) for r in self.replicas],
-            self.max_length,
+            self.encoder.max_length,
         )
 
     def ready(self) -> tuple[bool, str]:
         return True, ""
 
-    # ----------------------------------------------------------------- text → tokens
-
-    def render(self, prompt: str, response: str, reference: str | None) -> str:
-        user = prompt if reference is None else f"{prompt}\n\nReference answer: {reference}"
-        if getattr(self.tokenizer, "chat_template", None):
-            turns = [{"role": "user", "content": user}, {"role": "assistant", "content": response}]
-            return self.tokenizer.apply_chat_template(turns, tokenize=False)
-        return f"User: {user}\nAssistant: {response}"
-
-    def _ids(self, text: str) -> list[int]:
-        # A chat template writes its own special tokens; plain text gets the tokenizer's.
-        special = not getattr(self.tokenizer, "chat_template", None)
-        with self._tokenizer_lock:
-            return self.tokenizer(text, add_special_tokens=special)["input_ids"]
-
-    def encode(self, sample: Sample) -> _Encoded | str:
-        """Token ids, truncated from the left of the prompt when too long; or why not."""
-        prompt, response = sample.prompt or "", sample.response
+    def encode(self, sample: Sample) -> Encoded | str:
         reference = sample.reference.reference if isinstance(sample.reference, ModelReference) else None
-        ids = self._ids(self.render(prompt, response, reference))
-        if len(ids) <= self.max_length:
-            return _Encoded(ids, None)
-        too_long = f"{len(ids)} tokens is more than the reward model's limit of {self.max_length}"
-        if self.cfg.truncation == "reject":
-            return f"{too_long} (truncation is 'reject')"
-        with self._tokenizer_lock:
-            prompt_ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        keep = len(prompt_ids) - (len(ids) - self.max_length)
-        while keep > 0:  # decoding and re-rendering can shift a token or two: shrink until it fits
-            kept = self.tokenizer.decode(prompt_ids[-keep:])
-            ids = self._ids(self.render(kept, response, reference))
-            if len(ids) <= self.max_length:
-                note = (
-                    f"prompt truncated from the left: kept the last {keep} of {len(prompt_ids)} prompt tokens"
-                )
-                return _Encoded(ids, note)
-            keep -= max(1, len(ids) - self.max_length)
-        return f"{too_long}, even without the prompt; the response alone does not fit"
+        return self.encoder.encode(sample.prompt or "", sample.response, reference)
 
     # ----------------------------------------------------------------- scoring
 
@@ -257,7 +270,7 @@ class ModelScorer:
     ) -> list[Result]:
         start = time.perf_counter()
         encoded = [self.encode(s) for s in samples]
-        futures = [self._submit(e.ids) if isinstance(e, _Encoded) else None for e in encoded]
+        futures = [self._submit(e.ids) if isinstance(e, Encoded) else None for e in encoded]
         results = [
             self._collect(s, e, f, budget, start) for s, e, f in zip(samples, encoded, futures, strict=True)
         ]
@@ -268,7 +281,7 @@ class ModelScorer:
     def _collect(
         self,
         sample: Sample,
-        encoded: _Encoded | str,
+        encoded: Encoded | str,
         future: Future[float] | None,
         budget: Budget,
         start: float,
@@ -311,7 +324,7 @@ class ModelScorer:
         self.close()
 
 
-def _model_limit(model: Any, tokenizer: Any) -> int:
+def model_limit(model: Any, tokenizer: Any) -> int:
     limits = [
         getattr(model.config, "max_position_embeddings", None),
         getattr(tokenizer, "model_max_length", None),

@@ -41,6 +41,22 @@ def test_trl_samples_of_one_prompt_share_a_group():
     assert samples[0]["group"] == samples[1]["group"] != samples[2]["group"]
 
 
+def test_trl_length_penalty_uses_token_counts_and_the_training_step(server):
+    class TrainerState:  # what TRL passes as ``trainer_state``: only global_step is read
+        def __init__(self, step):
+            self.global_step = step
+
+    reward = trl.reward_function(server.target, spec={"length_weight": 1.0, "length_warmup_step": 5})
+    completions = ["\\boxed{4}", "so \\boxed{4}", "\\boxed{5}"]
+    ids = [[0] * 10, [0] * 30, [0] * 10]  # token counts 10, 30, 10 (the text lengths differ)
+    call = dict(completion_ids=ids, answer=["4"] * 3, log_metric=print)
+    before = asyncio.run(reward(["What is 2+2?"] * 3, completions, trainer_state=TrainerState(4), **call))
+    after = asyncio.run(reward(["What is 2+2?"] * 3, completions, trainer_state=TrainerState(5), **call))
+    assert before == [1.0, 1.0, 0.0]
+    # λ = 0.5 − (len − 10)/20 over tokens: [0.5, −0.5, 0.5]; the wrong one keeps min(0, λ) = 0
+    assert after == [1.5, 0.5, 0.0]
+
+
 def test_verl_single_and_batch_forms(server, monkeypatch):
     monkeypatch.setenv("VERIRL_SERVER", server.target)
     monkeypatch.setattr(verl, "_client", None)

@@ -88,7 +88,7 @@ def test_concurrent_requests_share_batches_and_get_their_own_scores(tiny_rm):
 
 def test_the_reference_answer_reaches_the_model(tiny_rm):
     with ModelScorer(ModelConfig(path=str(tiny_rm))) as scorer:
-        text = scorer.render("What is 2 + 2?", "4", "four")
+        text = scorer.encoder.render("What is 2 + 2?", "4", "four")
         assert "Reference answer: four" in text and text.index("four") < text.index("assistant")
         plain, with_ref = scorer.score(
             [model_sample(0, response="4"), model_sample(1, response="4", reference="4")]
@@ -104,7 +104,7 @@ def test_long_prompts_are_truncated_from_the_left_with_a_note(tiny_rm):
         assert result.status in (Status.OK, Status.WRONG)
         assert result.details["tokens"] <= 40
         assert result.details["truncated"].startswith("prompt truncated from the left")
-        kept = scorer.tokenizer.decode(
+        kept = scorer.encoder.tokenizer.decode(
             scorer.encode(model_sample(0, prompt=long_prompt, response="an answer")).ids
         )
         assert "the question at the end" in kept and "Preamble" not in kept

@@ -1,7 +1,8 @@
 """The ``verirl`` command line.
 
     verirl score --input samples.jsonl --output results.jsonl [--workers N] [--server HOST:PORT]
-    verirl serve [--workers N] [--port 50051] [--config verirl.toml] ...
+    verirl serve [--workers N] [--port 50051] [--config verirl.toml] [--model DIR] ...
+    verirl train-rm --data pairs.jsonl --base MODEL --out DIR [--epochs 1] [--lr 2e-5] ...
 
 ``-`` means stdin/stdout. The exit code is 0 whenever every sample got a result,
 whatever the rewards; non-zero only when the run itself failed (unreadable input,
@@ -77,6 +78,23 @@ def _score_remote(args: argparse.Namespace, items: list) -> list[Result]:
     return [item if isinstance(item, Result) else next(scored) for item in items]
 
 
+def cmd_train_rm(args: argparse.Namespace) -> int:
+    try:
+        from trainer.reward_model import TrainConfig, train_reward_model
+    except ImportError as error:
+        print(f"verirl train-rm needs the model extra (make setup-model): {error}", file=sys.stderr)
+        return 2
+    from rewards.engine import StartupError
+
+    fields = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__ and v is not None}
+    try:
+        train_reward_model(TrainConfig(**fields))
+    except (ValueError, StartupError) as error:
+        print(f"verirl train-rm: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="verirl", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"verirl {__version__}")
@@ -94,6 +112,26 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--server", help="score on a reward server (HOST:PORT or any gRPC target)")
     score.add_argument("--tls-ca", help="PEM CA to verify the server (turns TLS on); token: $VERIRL_TOKEN")
     score.set_defaults(run=cmd_score)
+
+    train_rm = commands.add_parser(
+        "train-rm", help="train a reward model on preference pairs (Bradley-Terry)"
+    )
+    train_rm.add_argument("--data", required=True, help="pairs, JSON Lines of {prompt, chosen, rejected}")
+    train_rm.add_argument("--base", required=True, help="base model: a directory, a .gguf file or a hub id")
+    train_rm.add_argument("--out", required=True, help="directory to write the reward model to")
+    for name, kind, meaning in (
+        ("eval-data", str, "held-out pairs (default: --eval-fraction of --data)"),
+        ("eval-fraction", float, "share of --data held out (default 0.1)"),
+        ("epochs", int, "passes over the training pairs (default 1)"),
+        ("max-steps", int, "stop after this many steps"),
+        ("batch-size", int, "pairs per step (default 8)"),
+        ("lr", float, "peak learning rate (default 2e-5)"),
+        ("max-length", int, "tokens per conversation (default 512)"),
+        ("seed", int, "shuffling and initialisation seed (default 0)"),
+        ("device", str, "cpu, cuda, cuda:1 (default: cuda when available)"),
+    ):
+        train_rm.add_argument(f"--{name}", type=kind, help=meaning)
+    train_rm.set_defaults(run=cmd_train_rm)
 
     from verirl import server
 

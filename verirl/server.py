@@ -286,7 +286,7 @@ async def serve(cfg: config.ServerConfig) -> int:
     if cfg.http_port is not None:
         from verirl.adapters.openrlhf import start_http
 
-        http = start_http(engine, cfg.host, cfg.http_port, cfg.resolved_token())
+        http = start_http(engine, cfg.host, cfg.http_port, cfg.resolved_token(), cfg.default_spec)
     running = await start(engine, cfg)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

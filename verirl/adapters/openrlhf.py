@@ -4,7 +4,7 @@ OpenRLHF's remote reward model POSTs ``{"query": [...], "prompts": [...], "label
 and reads ``{"rewards": [...], "scores": [...], "extra_logs": {...}}``. ``query[i]`` is the
 prompt followed by the response; ``labels[i]`` is the gold answer (a math answer), or a
 JSON object ``{"kind": ..., "reference": {...}}`` for other kinds. The endpoint scores
-with the server's engine, so results equal the gRPC ones.
+with the server's engine and its default reward spec, so results equal the gRPC ones.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from rewards.compose import RewardSpec
 from rewards.engine import Engine
 from rewards.schema import Status, decode_sample
 
@@ -53,8 +54,8 @@ def _json_object(label: Any) -> dict | None:
     return None
 
 
-def score(engine: Engine, body: dict[str, Any]) -> dict[str, Any]:
-    results = engine.score(to_samples(body))
+def score(engine: Engine, body: dict[str, Any], spec: RewardSpec | None = None) -> dict[str, Any]:
+    results = engine.score(to_samples(body), spec=spec)
     counts: dict[str, int] = {}
     for r in results:
         counts[r.status.value] = counts.get(r.status.value, 0) + 1
@@ -70,7 +71,9 @@ def score(engine: Engine, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def start_http(engine: Engine, host: str, port: int, token: str | None) -> ThreadingHTTPServer:
+def start_http(
+    engine: Engine, host: str, port: int, token: str | None, spec: RewardSpec | None = None
+) -> ThreadingHTTPServer:
     expected = f"Bearer {token}".encode() if token else None
 
     class Handler(BaseHTTPRequestHandler):
@@ -82,7 +85,7 @@ def start_http(engine: Engine, host: str, port: int, token: str | None) -> Threa
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if not isinstance(body, dict):
                     raise ValueError("the body must be a JSON object")
-                reply = score(engine, body)
+                reply = score(engine, body, spec)
             except ValueError as error:
                 return self._send(400, {"error": str(error), "status": Status.INVALID_INPUT.value})
             return self._send(200, reply)
