@@ -5,7 +5,7 @@
 #
 # Creates .venv, installs verirl with the dev and bench extras, and installs Docker Engine
 # when running as root and it is absent (the code sandbox needs it). --model adds the
-# reward-model/trainer extras with the CPU build of torch.
+# reward-model/trainer extras with the CPU build of torch, and TRL for the adapter's test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,7 +39,7 @@ stamp="$VENV/.verirl-installed"
 # Once installed, the model extra stays: a later plain setup must not flip-flop the venv.
 grep -q model "$stamp" 2>/dev/null && want_model=1
 extras="dev,bench"
-[ "$want_model" = 1 ] && extras="$extras,model"
+[ "$want_model" = 1 ] && extras="$extras,model,integrations"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ "$(cat "$stamp")" != "$extras" ]; then
   log "installing verirl[$extras] into $VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
