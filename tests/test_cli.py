@@ -67,3 +67,27 @@ def test_run_failure_is_nonzero():
     proc = run_cli("score", "-i", "does/not/exist.jsonl")
     assert proc.returncode == 2
     assert "does/not/exist.jsonl" in proc.stderr
+
+
+def test_spec_and_step_compose_rewards(tmp_path):
+    group = [
+        {
+            "id": f"g{i}",
+            "kind": "math",
+            "group": "g",
+            "response": r,
+            "reference": {"answer": "4"},
+            "response_tokens": n,
+        }
+        for i, (r, n) in enumerate([(r"\boxed{4}", 10), (r"so \boxed{4}", 30)])
+    ]
+    samples = "".join(json.dumps(s) + "\n" for s in group)
+    spec = tmp_path / "spec.toml"
+    spec.write_text("length_weight = 1.0\nlength_warmup_step = 3\n")
+    warm = run_cli("score", "-i", "-", "--spec", str(spec), "--step", "2", "--workers", "1", stdin=samples)
+    on = run_cli("score", "-i", "-", "--spec", str(spec), "--step", "3", "--workers", "1", stdin=samples)
+    assert [json.loads(line)["reward"] for line in warm.stdout.splitlines()] == [1.0, 1.0]
+    assert [json.loads(line)["reward"] for line in on.stdout.splitlines()] == [1.5, 0.5]
+    spec.write_text("length_weigth = 1.0\n")
+    bad = run_cli("score", "-i", "-", "--spec", str(spec), stdin=samples)
+    assert bad.returncode == 2 and "spec.length_weigth: unknown field" in bad.stderr

@@ -10,12 +10,12 @@ from conftest import ServerProcess
 
 pytest.importorskip("trl")
 
-from datasets import Dataset  # noqa: E402
-from transformers import LlamaConfig, LlamaForCausalLM  # noqa: E402
-from trl import GRPOConfig, GRPOTrainer  # noqa: E402
+from datasets import Dataset
+from transformers import LlamaConfig, LlamaForCausalLM
+from trl import GRPOConfig, GRPOTrainer
 
-from rewards.tiny_model import build_tokenizer, save_tiny_reward_model  # noqa: E402
-from verirl.adapters.trl import reward_function  # noqa: E402
+from rewards.tiny_model import build_tokenizer, save_tiny_reward_model
+from verirl.adapters.trl import reward_function
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +67,17 @@ def test_grpo_trainer_steps_with_verirl_rewards(rm_server):
         bf16=False,
     )
     trainer = GRPOTrainer(
-        model=tiny_policy(tokenizer), reward_funcs=[verirl_model], args=args, train_dataset=data, processing_class=tokenizer
+        model=tiny_policy(tokenizer),
+        reward_funcs=[verirl_model],
+        args=args,
+        train_dataset=data,
+        processing_class=tokenizer,
     )
     trainer.train()
     assert [step for _, _, step in calls] == [0, 1]
-    logged = [h["rewards/verirl_model/mean"] for h in trainer.state.log_history if "rewards/verirl_model/mean" in h]
+    logged = [
+        h["rewards/verirl_model/mean"] for h in trainer.state.log_history if "rewards/verirl_model/mean" in h
+    ]
     for (prompts, rewards, _), mean in zip(calls, logged, strict=True):
         assert len(set(prompts)) == 1 and len(rewards) == 4  # one prompt's whole group per call
         assert all(r != 0.0 for r in rewards)  # reward-model scores, not invalid_input zeros

@@ -1,6 +1,7 @@
 """The ``verirl`` command line.
 
     verirl score --input samples.jsonl --output results.jsonl [--workers N] [--server HOST:PORT]
+                 [--spec spec.json --step N] [--model DIR]
     verirl serve [--workers N] [--port 50051] [--config verirl.toml] [--model DIR] ...
     verirl train-rm --data pairs.jsonl --base MODEL --out DIR [--epochs 1] [--lr 2e-5] ...
 
@@ -13,14 +14,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 import time
+import tomllib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import IO
 
-from rewards.engine import build_engine
+from rewards.compose import RewardSpec
+from rewards.engine import StartupError, build_engine
 from rewards.schema import Result, read_samples, write_results
 from verirl import __version__
 
@@ -56,25 +60,35 @@ def cmd_score(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     with _open(args.input, "r") as stream:
         items = list(read_samples(stream))
+    spec = _read_spec(args.spec) if args.spec else None
     if args.server:
-        results = _score_remote(args, items)
+        results = _score_remote(args, items, spec)
     else:
-        with build_engine(workers=args.workers) as engine, _progress_bar(len(items)) as bar:
-            results = engine.score(items, progress=bar.update)
+        model = {"path": args.model} if args.model else None
+        with build_engine(workers=args.workers, model=model) as engine, _progress_bar(len(items)) as bar:
+            results = engine.score(items, progress=bar.update, spec=spec, step=args.step)
     with _open(args.output, "w") as stream:
         write_results(results, stream)
     print(_summary(results, time.perf_counter() - start), file=sys.stderr)
     return 0
 
 
-def _score_remote(args: argparse.Namespace, items: list) -> list[Result]:
+def _read_spec(path: str) -> RewardSpec:
+    """A reward spec from a JSON or TOML file; a bad field is a ValueError naming it."""
+    with open(path, "rb") as stream:
+        data = stream.read()
+    obj = tomllib.loads(data.decode()) if path.endswith(".toml") else json.loads(data)
+    return RewardSpec.from_dict(obj)
+
+
+def _score_remote(args: argparse.Namespace, items: list, spec: RewardSpec | None) -> list[Result]:
     """Score through a server; decoding errors stay local, in place."""
     from verirl.client import RewardClient
 
     token = os.environ.get("VERIRL_TOKEN")
     with RewardClient(args.server, token=token, tls_ca=args.tls_ca) as client:
         sent = [item for item in items if not isinstance(item, Result)]
-        scored = iter(client.score(sent))
+        scored = iter(client.score(sent, spec=spec, step=args.step))
     return [item if isinstance(item, Result) else next(scored) for item in items]
 
 
@@ -84,8 +98,6 @@ def cmd_train_rm(args: argparse.Namespace) -> int:
     except ImportError as error:
         print(f"verirl train-rm needs the model extra (make setup-model): {error}", file=sys.stderr)
         return 2
-    from rewards.engine import StartupError
-
     fields = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__ and v is not None}
     try:
         train_reward_model(TrainConfig(**fields))
@@ -110,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="concurrent scoring processes (default: the number of CPUs)",
     )
     score.add_argument("--server", help="score on a reward server (HOST:PORT or any gRPC target)")
+    score.add_argument("--spec", help="reward spec, a JSON or TOML file (rewards.compose.RewardSpec fields)")
+    score.add_argument("--step", type=int, help="training step (ends the length penalty's warm-up)")
+    score.add_argument("--model", help="in-process: score the model kind with this reward model")
     score.add_argument("--tls-ca", help="PEM CA to verify the server (turns TLS on); token: $VERIRL_TOKEN")
     score.set_defaults(run=cmd_score)
 
@@ -154,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except grpc_errors() as error:
         print(f"verirl {args.command}: the server call failed: {error}", file=sys.stderr)
         return 3
-    except (OSError, UnicodeDecodeError) as error:
+    except (OSError, UnicodeDecodeError, ValueError, StartupError) as error:
         print(f"verirl {args.command}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
