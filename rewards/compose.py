@@ -219,7 +219,7 @@ def compose(
     out = list(results)
     length_on, length_why = spec.length_state(step)
     groups = _groups(samples, scored)
-    rejected = _split_groups(groups, spec, step, ledger) if spec.length_weight else {}
+    rejected = _unusable_groups(samples, groups, spec, step, ledger) if spec.length_weight else {}
     kimi: dict[int, float] = {}
     for name, members in groups.items():
         if name in rejected:
@@ -246,14 +246,24 @@ def _groups(samples: Sequence[Sample | Result], indices: list[int]) -> dict[str,
     return groups
 
 
-def _split_groups(
-    groups: dict[str, list[int]], spec: RewardSpec, step: int | None, ledger: GroupLedger | None
+def _unusable_groups(
+    samples: Sequence[Sample | Result],
+    groups: dict[str, list[int]],
+    spec: RewardSpec,
+    step: int | None,
+    ledger: GroupLedger | None,
 ) -> dict[str, str]:
     """Group name → why it cannot get a length penalty from this request."""
     named = {name for name in groups if not name.startswith("\0")}
     problems = {}
+    for name in sorted(named):
+        if len({_length(samples[i])[1] for i in groups[name]}) > 1:  # type: ignore[arg-type]
+            problems[name] = (
+                f"group {name!r} mixes samples with and without response_tokens: lengths in tokens "
+                "and in characters cannot be compared; give every sample of a group its token count"
+            )
     if spec.group_size is not None:
-        for name in sorted(named):
+        for name in sorted(named - set(problems)):
             if len(groups[name]) != spec.group_size:
                 problems[name] = (
                     f"group {name!r} has {len(groups[name])} scorable samples in this request but the "

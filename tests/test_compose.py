@@ -172,6 +172,13 @@ def test_group_size_mismatch_is_an_error_not_a_per_slice_penalty():
     assert [r.status for r in out[3:]] == [Status.OK] * 4
 
 
+def test_a_group_mixing_tokens_and_characters_is_an_error():
+    samples = [math_sample(0, "x", tokens=10), math_sample(1, "x" * 20), math_sample(2, "y", group="h")]
+    out = compose(samples, [checked(s, True) for s in samples], RewardSpec(length_weight=1.0))
+    assert [r.status for r in out] == [Status.INVALID_INPUT, Status.INVALID_INPUT, Status.OK]
+    assert "mixes samples with and without response_tokens" in out[0].message
+
+
 def test_a_group_seen_again_for_the_same_step_is_an_error():
     ledger = GroupLedger()
     first = [math_sample(0, "x", group="g"), math_sample(1, "xx", group="g")]
