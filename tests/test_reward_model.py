@@ -175,3 +175,13 @@ def test_torch_is_imported_only_when_a_model_is_configured():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_gguf_paths_load_from_their_directory(tmp_path):
+    from rewards.model import model_source
+
+    with pytest.raises(ModelLoadError, match="no such GGUF file"):
+        model_source(str(tmp_path / "m.gguf"))
+    (tmp_path / "m.gguf").write_bytes(b"GGUF")
+    assert model_source(str(tmp_path / "m.gguf")) == (str(tmp_path), {"gguf_file": "m.gguf"})
+    assert model_source("org/name") == ("org/name", {})  # a hub id, tried where a hub is reachable
