@@ -39,7 +39,7 @@ from rewards.schema import (
     Status,
     StdioTests,
 )
-from sandbox.box import BoxError
+from sandbox.box import Abandoned, BoxError
 from sandbox.judge import Judge, Judgement, Limits
 from sandbox.languages import LANGUAGES, find_language
 from sandbox.outputs import MODES
@@ -168,6 +168,8 @@ class CodeScorer:
                 return Result.failure(
                     sample.id, Status.INTERNAL_ERROR, f"the code sandbox is unavailable: {error}"
                 )
+            except Abandoned:
+                return Result.failure(sample.id, Status.TIMEOUT, f"stopped: {budget.why()}")
             except BoxError as error:
                 if attempt:
                     return Result.failure(

@@ -14,6 +14,7 @@ import select
 import socket
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,16 @@ GUEST_DIR = Path(__file__).resolve().parent / "guest"
 LABEL = "verirl.sandbox"
 
 
+_ABANDON_POLL_S = 0.05  # how often a waiting request checks whether its caller gave up
+
+
 class BoxError(Exception):
     """The container or its channel failed (died, stopped answering, broke the protocol)."""
+
+
+class Abandoned(BoxError):
+    """The caller gave up waiting (its request was cancelled); the box still runs the job,
+    so it must be replaced, which kills whatever the job started."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,16 +97,19 @@ class Box:
     def id(self) -> str:
         return self.container.id
 
-    def request(self, message: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-        """Send one request and wait for its reply; BoxError when the box is unusable."""
+    def request(
+        self, message: dict[str, Any], timeout_s: float, abandon: Callable[[], bool] | None = None
+    ) -> dict[str, Any]:
+        """Send one request and wait for its reply; BoxError when the box is unusable,
+        :class:`Abandoned` as soon as ``abandon()`` turns true while waiting."""
         body = json.dumps(message, separators=(",", ":")).encode()
         try:
             self._socket.sendall(struct.pack(">I", len(body)) + body)
-            return self._read_reply(time.monotonic() + timeout_s)
+            return self._read_reply(time.monotonic() + timeout_s, abandon)
         except OSError as error:
             raise BoxError(f"channel to container {self.id[:12]} failed: {error}") from error
 
-    def _read_reply(self, deadline: float) -> dict[str, Any]:
+    def _read_reply(self, deadline: float, abandon: Callable[[], bool] | None) -> dict[str, Any]:
         while True:
             if len(self._buffer) >= 4:
                 (size,) = struct.unpack(">I", self._buffer[:4])
@@ -111,7 +123,10 @@ class Box:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise BoxError(f"container {self.id[:12]} did not answer in time")
-            readable, _, _ = select.select([self._socket], [], [], remaining)
+            if abandon is not None and abandon():
+                raise Abandoned(f"stopped waiting for container {self.id[:12]}")
+            wait = remaining if abandon is None else min(remaining, _ABANDON_POLL_S)
+            readable, _, _ = select.select([self._socket], [], [], wait)
             if not readable:
                 continue
             chunk = self._socket.recv(1 << 20)

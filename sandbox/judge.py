@@ -152,7 +152,12 @@ class Judge:
         self.run_argv: list[str] = lang.run_argv(limits.memory_mb)
 
     def _ask(self, message: dict[str, Any], job_s: float) -> dict[str, Any]:
-        return self.box.request(message, timeout_s=job_s + _CHANNEL_SLACK_S)
+        # A cancelled request abandons the box mid-test; the pool then replaces it, which
+        # kills the test instead of letting it run to its limit.
+        return self.box.request(message, timeout_s=job_s + _CHANNEL_SLACK_S, abandon=self._cancelled)
+
+    def _cancelled(self) -> bool:
+        return self.budget.cancelled
 
     def prepare(self, code: str) -> Judgement | None:
         """Write and compile; a Judgement only when compilation failed."""

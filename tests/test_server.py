@@ -159,11 +159,13 @@ def test_deadline_expiry_frees_the_sandbox(server):
     assert time.monotonic() - start < 10  # not stuck behind 4 x 30 s of sleeping tests
 
 
-def test_cancellation_frees_queued_work(server):
+def test_cancellation_frees_queued_work_and_kills_running_tests(server):
     async def go():
         async with AsyncRewardClient(server.target, retries=0) as client:
             task = asyncio.ensure_future(
-                client.score([code(f"s{i}", "import time; time.sleep(30)") for i in range(6)])
+                client.score(
+                    [code(f"s{i}", "import time; time.sleep(60)", time_limit_s=30) for i in range(6)]
+                )
             )
             await asyncio.sleep(1.0)
             task.cancel()
@@ -175,7 +177,8 @@ def test_cancellation_frees_queued_work(server):
     start = time.monotonic()
     with RewardClient(server.target) as client:
         assert client.score([code("after", SUM)])[0].correct
-    assert time.monotonic() - start < 15
+    # both containers were running 30 s tests: they are replaced, not waited for
+    assert time.monotonic() - start < 10
 
 
 def test_backpressure_and_batch_limit(start_server, tmp_path):
