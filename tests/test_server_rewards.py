@@ -2,12 +2,14 @@
 [reward] defaults, per-request specs and steps, groups kept whole by the client, the
 model kind served from a tiny model, and a broken model refusing to start."""
 
+import socket
 import subprocess
 import sys
+import urllib.request
 
 import grpc
 import pytest
-from conftest import ROOT, ServerProcess
+from conftest import ROOT, ServerProcess, wait_for
 
 from rewards.compose import RewardSpec
 from rewards.schema import Status
@@ -36,7 +38,11 @@ def rm_server(tmp_path_factory):
         "[reward]\nlength_weight = 1.0\nlength_warmup_step = 10\n\n"
         f'[model]\npath = "{model}"\nmax_batch_size = 8\n'
     )
-    proc = ServerProcess("--config", str(config), "--no-sandbox")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        metrics_port = s.getsockname()[1]
+    proc = ServerProcess("--config", str(config), "--no-sandbox", "--metrics-port", str(metrics_port))
+    proc.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
     yield proc
     proc.stop()
 
@@ -128,3 +134,22 @@ def test_a_missing_model_stops_the_server_at_startup(tmp_path):
     )
     assert proc.returncode == 2
     assert "reward model" in proc.stderr and "no such directory" in proc.stderr
+
+
+def test_metrics_count_samples_and_reward_model_batching(rm_server):
+    with RewardClient(rm_server.target) as client:
+        client.score([{"id": f"x{i}", "kind": "model", "response": "hello"} for i in range(16)])
+
+    def metric(text, name):
+        values = [float(line.split()[-1]) for line in text.splitlines() if line.startswith(name)]
+        return sum(values) if values else None
+
+    def scrape():
+        return urllib.request.urlopen(rm_server.metrics_url, timeout=5).read().decode()
+
+    wait_for(lambda: (metric(scrape(), "verirl_model_sequences") or 0) >= 16, timeout_s=15)
+    text = scrape()
+    assert metric(text, 'verirl_samples_total{kind="model"') >= 16
+    forwards, sequences = metric(text, "verirl_model_forward_passes"), metric(text, "verirl_model_sequences")
+    assert 0 < forwards < sequences  # batched
+    assert metric(text, "verirl_batch_samples_count") >= 1

@@ -20,3 +20,9 @@ SCORE_SECONDS = Histogram(
 IN_FLIGHT = Gauge("verirl_samples_in_flight", "Samples admitted and not yet answered")
 POOL_SIZE = Gauge("verirl_pool_size", "Execution slots by pool", ["pool"])
 RECYCLED = Gauge("verirl_pool_replaced", "Workers or containers replaced since start", ["pool"])
+MODEL_FORWARDS = Gauge(
+    "verirl_model_forward_passes", "Reward-model forward passes since start, by device", ["device"]
+)
+MODEL_ITEMS = Gauge(
+    "verirl_model_sequences", "Sequences scored by the reward model since start, by device", ["device"]
+)

@@ -259,6 +259,10 @@ def _update_pool_metrics(engine: Engine) -> None:
     if math_scorer is not None:
         metrics.POOL_SIZE.labels("math").set(math_scorer.pool.processes)
         metrics.RECYCLED.labels("math").set(math_scorer.pool.replaced)
+    for replica in getattr(engine.scorers.get(Kind.MODEL), "replicas", ()):
+        # sequences / forward passes is the mean batch the dynamic batcher achieved
+        metrics.MODEL_FORWARDS.labels(str(replica.device)).set(replica.batcher.batches)
+        metrics.MODEL_ITEMS.labels(str(replica.device)).set(replica.batcher.items)
     code_scorer = engine.scorers.get(Kind.CODE)
     pool = getattr(code_scorer, "_pool", None)
     if pool is not None:
