@@ -1,14 +1,15 @@
-"""Reward-model throughput: dynamic batching against one request at a time.
+"""Reward-model throughput through the server: dynamic batching against one request at a time.
 
     python -m bench.reward_model_batching [--clients 32] [--samples 1024] [--model DIR]
 
-``--clients`` threads each send one sample per call (as many trainer workers would) to
-one :class:`~rewards.model.ModelScorer`, in one process run, twice: with dynamic
-batching (``--max-batch-size``, ``--delay-ms``) and with ``max_batch_size = 1`` (every
-request its own forward pass). Both score the same samples; the scores are checked to
-agree. Without ``--model`` a tiny Llama is built from a config (``--hidden``,
-``--layers``); on a GPU machine pass a real reward model. Target: ≥ 3× on the tiny
-model on CPU.
+Two ``server.py`` processes serve the same reward model, one after the other, in one run:
+one with dynamic batching (``--max-batch-size``, ``--delay-ms``) and one with
+``max_batch_size = 1`` (every request its own forward pass). ``--clients`` threads each
+send one sample per ``Score`` call, as many trainer workers would, until ``--samples``
+are scored; throughput, per-call latency and the mean batch the batcher achieved are
+reported, and the two servers' scores are checked to agree. Without ``--model`` a tiny
+Llama is built from a config (``--hidden``, ``--layers``); on a GPU machine pass a real
+reward model. Target: ≥ 3× on the tiny model on CPU.
 """
 
 from __future__ import annotations
@@ -18,58 +19,75 @@ import statistics
 import tempfile
 import threading
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from rewards.model import ModelConfig, ModelScorer
-from rewards.schema import Sample, decode_sample
+from bench.server_process import Server
 from trainer.arithmetic_pairs import make_pairs
+from verirl.client import RewardClient
 
 
-def samples(n: int) -> list[Sample]:
+def samples(n: int) -> list[dict]:
     pairs = make_pairs(n // 2 + 1, seed=7)
     out = []
     for i in range(n):
         pair = pairs[i // 2]
         response = pair["chosen" if i % 2 else "rejected"] + " Let me explain." * (i % 5)
-        out.append(
-            decode_sample({"id": str(i), "kind": "model", "prompt": pair["prompt"], "response": response})
-        )
-    return out  # type: ignore[return-value]
+        out.append({"id": str(i), "kind": "model", "prompt": pair["prompt"], "response": response})
+    return out
 
 
-def run(scorer: ModelScorer, work: list[Sample], clients: int) -> tuple[float, list[float], dict[str, float]]:
+def drive(target: str, work: list[dict], clients: int) -> tuple[float, list[float], dict[str, float]]:
     """Seconds for all samples, per-call latencies, scores by id."""
     latencies: list[float] = []
     scores: dict[str, float] = {}
     lock = threading.Lock()
+    with RewardClient(target, concurrency=clients) as client:
 
-    def call(sample: Sample) -> None:
+        def call(sample: dict) -> None:
+            start = time.perf_counter()
+            result = client.score([sample])[0]
+            elapsed = time.perf_counter() - start
+            with lock:
+                latencies.append(elapsed)
+                scores[result.id] = result.reward
+
         start = time.perf_counter()
-        result = scorer.score([sample])[0]
-        elapsed = time.perf_counter() - start
-        with lock:
-            latencies.append(elapsed)
-            scores[result.id] = result.reward
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(call, work))
-    return time.perf_counter() - start, latencies, scores
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(call, work))
+        return time.perf_counter() - start, latencies, scores
 
 
-def measure(cfg: ModelConfig, work: list[Sample], clients: int, label: str) -> tuple[float, dict[str, float]]:
-    with ModelScorer(cfg) as scorer:
-        run(scorer, work[: clients * 2], clients)  # warm-up
-        batcher = scorer.replicas[0].batcher
-        batches0, items0 = batcher.batches, batcher.items
-        seconds, latencies, scores = run(scorer, work, clients)
-        batches, items = batcher.batches - batches0, batcher.items - items0
+def _forward_passes(metrics_url: str) -> tuple[float, float]:
+    text = urllib.request.urlopen(metrics_url, timeout=10).read().decode()
+
+    def total(name: str) -> float:
+        return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name))
+
+    return total("verirl_model_forward_passes"), total("verirl_model_sequences")
+
+
+def measure(model_table: str, work: list[dict], clients: int, label: str) -> tuple[float, dict[str, float]]:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        metrics_port = s.getsockname()[1]
+    server = Server(f"workers = 1\nsandbox = false\nmetrics_port = {metrics_port}\n\n[model]\n{model_table}")
+    try:
+        drive(server.target, work[: clients * 2], clients)  # warm-up
+        seconds, latencies, scores = drive(server.target, work, clients)
+        time.sleep(6)  # the server refreshes its model gauges every 5 s
+        forwards, sequences = _forward_passes(f"http://127.0.0.1:{metrics_port}/metrics")
+    finally:
+        server.stop()
     latencies.sort()
     rate = len(work) / seconds
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[int(0.99 * (len(latencies) - 1))] * 1000
-    mean_batch = items / max(1, batches)
-    print(f"| {label} | {rate:.1f} | {p50:.1f} | {p99:.1f} | {mean_batch:.1f} |", flush=True)
+    print(
+        f"| {label} | {rate:.1f} | {p50:.1f} | {p99:.1f} | {sequences / max(forwards, 1):.1f} |", flush=True
+    )
     return rate, scores
 
 
@@ -91,21 +109,23 @@ def main(argv: list[str] | None = None) -> int:
 
         path = str(save_tiny_reward_model(tempfile.mkdtemp(), hidden_size=args.hidden, layers=args.layers))
     work = samples(args.samples)
-    print(f"{args.samples} samples, {args.clients} concurrent clients, one sample per call; model {path}")
-    print("| scoring | samples/s | p50 ms | p99 ms | mean batch |\n|---|---|---|---|---|")
-    common = {"path": path, "device": args.device}
+    common = f'path = "{path}"\n' + (f'device = "{args.device}"\n' if args.device else "")
+    print(
+        f"{args.samples} samples, {args.clients} concurrent clients, one sample per Score call; model {path}"
+    )
+    print("| server | samples/s | p50 ms | p99 ms | mean batch |\n|---|---|---|---|---|")
     batched, scores_b = measure(
-        ModelConfig(**common, max_batch_size=args.max_batch_size, max_queue_delay_ms=args.delay_ms),
+        common + f"max_batch_size = {args.max_batch_size}\nmax_queue_delay_ms = {args.delay_ms}\n",
         work,
         args.clients,
         f"dynamic batching (max {args.max_batch_size}, {args.delay_ms:g} ms)",
     )
     single, scores_s = measure(
-        ModelConfig(**common, max_batch_size=1, max_queue_delay_ms=0), work, args.clients, "one at a time"
+        common + "max_batch_size = 1\nmax_queue_delay_ms = 0\n", work, args.clients, "one request at a time"
     )
     worst = max(abs(scores_b[k] - scores_s[k]) for k in scores_b)
     print(f"\ndynamic batching / one at a time: {batched / single:.2f}x (target >= 3x)")
-    print(f"largest score difference between the two: {worst:.2e}")
+    print(f"largest score difference between the two servers: {worst:.2e}")
     return 0
 
 

@@ -12,19 +12,13 @@
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
-import subprocess
-import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from bench.humaneval import problems, sample
 from bench.math_cases import labelled
-
-ROOT = Path(__file__).resolve().parents[1]
+from bench.server_process import Server
 
 
 def math_samples(n: int) -> list[dict]:
@@ -50,35 +44,6 @@ def best_of(repeat: int, run) -> float:
     return min(times)
 
 
-class Server:
-    def __init__(self, workers: int) -> None:
-        config = Path("/tmp/verirl-bench.toml")
-        config.write_text(f"workers = {workers}\n")
-        self.proc = subprocess.Popen(
-            [sys.executable, "server.py", "--port", "0", "--config", str(config)],
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.port = None
-        ready = threading.Event()
-
-        def read() -> None:
-            for line in self.proc.stderr:
-                match = re.search(r"serving on .*:(\d+)$", line.strip())
-                if match:
-                    self.port = int(match.group(1))
-                    ready.set()
-
-        threading.Thread(target=read, daemon=True).start()
-        if not ready.wait(300):
-            raise RuntimeError("the server did not start")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(120)
-
-
 def compare(name: str, items: list[dict], workers: int, repeat: int) -> tuple[float, float]:
     from rewards.engine import build_engine
     from rewards.schema import decode_sample
@@ -87,7 +52,7 @@ def compare(name: str, items: list[dict], workers: int, repeat: int) -> tuple[fl
     decoded = [decode_sample(s) for s in items]
     with build_engine(workers=workers, math_processes=min(workers, 4)) as engine:
         local = best_of(repeat, lambda: engine.score(decoded))
-    server = Server(workers)
+    server = Server(f"workers = {workers}\n")
     try:
         with RewardClient(f"127.0.0.1:{server.port}", batch_size=len(items)) as client:
             remote = best_of(repeat, lambda: client.score(items))
@@ -113,7 +78,7 @@ def _timed_calls(client, items: list[dict], level: int, requests: int) -> list[f
 def latency(workers: int, levels: tuple[int, ...] = (1, 8, 64), requests: int = 256) -> None:
     from verirl.client import RewardClient
 
-    server = Server(workers)
+    server = Server(f"workers = {workers}\n")
     items = math_samples(8)
     try:
         with RewardClient(f"127.0.0.1:{server.port}") as client:

@@ -67,8 +67,10 @@ class RewardService(pb_grpc.RewardServiceServicer):
         self.engine = engine
         self.cfg = cfg
         self.admission = Admission(cfg.max_queued_samples)
-        # Batches wait here for a thread; each thread runs one batch through the engine.
-        self.executor = ThreadPoolExecutor(max(4, cfg.workers), thread_name_prefix="verirl-batch")
+        # Batches wait here for a thread; each thread runs one batch through the engine and
+        # mostly waits (on worker processes, containers, the reward model's batcher), so there
+        # are many: the batcher can only merge requests that have reached it.
+        self.executor = ThreadPoolExecutor(max(64, 2 * cfg.workers), thread_name_prefix="verirl-batch")
 
     async def Score(self, request: pb.ScoreRequest, context: grpc.aio.ServicerContext) -> pb.ScoreResponse:
         request_id = request.request_id or uuid.uuid4().hex[:12]
