@@ -65,7 +65,15 @@ class ModelConfig:
         unknown = sorted(set(obj) - known)
         if unknown:
             raise ValueError(f"model: unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        for key, value in obj.items():
+            expected = _SETTING_TYPES[key]
+            if value is not None and (isinstance(value, bool) or not isinstance(value, expected)):
+                raise ValueError(f"model.{key}: expected {expected}, got {value!r}")
         cfg = cls(**obj)
+        if cfg.max_batch_size < 1 or cfg.max_queue_delay_ms < 0 or cfg.max_batch_tokens < 1:
+            raise ValueError(
+                "model: max_batch_size and max_batch_tokens must be >= 1, max_queue_delay_ms >= 0"
+            )
         if cfg.truncation not in ("left", "reject"):
             raise ValueError("model.truncation must be 'left' or 'reject'")
         if cfg.padding_side not in ("left", "right"):
@@ -73,6 +81,20 @@ class ModelConfig:
         if cfg.dtype is not None and cfg.dtype not in _DTYPES:
             raise ValueError(f"model.dtype must be one of {', '.join(_DTYPES)}")
         return cfg
+
+
+_SETTING_TYPES: dict[str, type | tuple[type, ...]] = {
+    "path": str,
+    "device": str,
+    "dtype": str,
+    "max_batch_size": int,
+    "max_queue_delay_ms": (int, float),
+    "max_batch_tokens": int,
+    "max_length": int,
+    "truncation": str,
+    "threshold": (int, float),
+    "padding_side": str,
+}
 
 
 # --------------------------------------------------------------------------- loading

@@ -137,6 +137,10 @@ def test_broken_models_are_clear_errors_at_startup(tiny_rm, tmp_path):
         ModelScorer(ModelConfig(path=str(two)))
     with pytest.raises(StartupError, match="unknown setting 'batch'"):
         build_engine(1, sandbox=False, model={"path": str(tiny_rm), "batch": 4})
+    with pytest.raises(StartupError, match=r"model\.max_batch_size: expected"):
+        build_engine(1, sandbox=False, model={"path": str(tiny_rm), "max_batch_size": "8"})
+    with pytest.raises(StartupError, match="max_batch_size and max_batch_tokens must be >= 1"):
+        build_engine(1, sandbox=False, model={"path": str(tiny_rm), "max_batch_size": 0})
 
 
 def test_a_base_model_without_a_score_head_is_refused(tmp_path):
