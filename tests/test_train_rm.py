@@ -94,3 +94,22 @@ def test_cli_reports_bad_data_clearly(tmp_path):
         "--data", bad, "--base", tmp_path / "none", "--out", tmp_path / "o", "--eval-fraction", "0.5"
     )
     assert missing.returncode == 2 and "no such directory" in missing.stderr
+
+
+def test_arithmetic_pairs_are_distinct_right_wrong_and_exclude_held_out_questions():
+    import re
+
+    from trainer.arithmetic_pairs import make_pairs
+
+    held_out = make_pairs(50, seed=1)
+    pairs = make_pairs(300, seed=2, mix="near", exclude=frozenset(p["prompt"] for p in held_out))
+    assert len({p["prompt"] for p in pairs}) == 300
+    assert not {p["prompt"] for p in pairs} & {p["prompt"] for p in held_out}
+    for pair in pairs + make_pairs(100, seed=3, mix="far"):
+        expression = re.search(r"What is (.+)\?", pair["prompt"]).group(1)
+        right = eval(expression)  # the generator's own arithmetic, e.g. "63 - 15"
+        chosen, rejected = (
+            int(re.search(r"boxed\{(\d+)\}", pair[k]).group(1)) for k in ("chosen", "rejected")
+        )
+        assert chosen == right != rejected
+        assert abs(rejected - right) <= 11 if pair in pairs else abs(rejected - right) >= 15

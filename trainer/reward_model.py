@@ -237,3 +237,34 @@ def train_reward_model(cfg: TrainConfig) -> dict[str, Any]:
     (out / "train_rm.json").write_text(json.dumps(report, indent=1))
     say(f"train-rm: accuracy {before:.3f} -> {after:.3f} on {len(held_out)} held-out pairs; saved to {out}")
     return report
+
+
+def evaluate(model_dir: str, data: str, max_length: int = 512, device: str | None = None) -> float:
+    """Pairwise accuracy of a saved reward model on a pairs file (chosen scored above rejected)."""
+    target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model, tokenizer = load_base(model_dir, target)
+    encoder = ConversationEncoder(tokenizer, min(max_length, model_limit(model, tokenizer)))
+    pairs, _ = encode_pairs(encoder, read_pairs(data))
+    return pairwise_accuracy(model, pairs, tokenizer.pad_token_id, target)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m trainer.reward_model --model DIR --data FILE...``: held-out accuracy."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="pairwise accuracy of a reward model on pair files")
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--data", required=True, nargs="+")
+    parser.add_argument("--max-length", type=int, default=512)
+    args = parser.parse_args(argv)
+    for data in args.data:
+        print(
+            json.dumps(
+                {"model": args.model, "data": data, "accuracy": evaluate(args.model, data, args.max_length)}
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
