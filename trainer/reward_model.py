@@ -111,15 +111,24 @@ def load_base(base: str, device: torch.device) -> tuple[Any, Any]:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     source, extra = model_source(base)
+    load_extra: dict[str, Any] = dict(extra)
+    if "gguf_file" in extra:  # train (and save) a plain dense model, not packed GGUF blocks
+        from transformers.utils.quantization_config import GgufConfig
+
+        load_extra["quantization_config"] = GgufConfig(dequantize=True)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **extra)
         model = AutoModelForSequenceClassification.from_pretrained(
-            source, num_labels=1, dtype=torch.float32, **extra
+            source, num_labels=1, dtype=torch.float32, **load_extra
         )
     except Exception as error:  # transformers raises many types for a broken model
         raise ModelLoadError(
             f"base model {base} could not be loaded: {type(error).__name__}: {error}"
         ) from error
+    if getattr(model, "hf_quantizer", None) is not None:  # dequantized: nothing left to keep packed
+        model.hf_quantizer = None
+    if getattr(model.config, "quantization_config", None) is not None:
+        del model.config.quantization_config
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     model.config.pad_token_id = tokenizer.pad_token_id
@@ -217,10 +226,10 @@ def train_reward_model(cfg: TrainConfig) -> dict[str, Any]:
             recent = losses[-max(1, total // 10) :]
             say(f"train-rm: step {step + 1}/{total} loss {sum(recent) / len(recent):.4f}")
 
-    after = pairwise_accuracy(model, held_out, pad, device)
     out = Path(cfg.out)
-    model.save_pretrained(out)
+    model.save_pretrained(out)  # first: an evaluation failure must not lose the training
     tokenizer.save_pretrained(out)
+    after = pairwise_accuracy(model, held_out, pad, device)
     report = {
         "base": cfg.base,
         "train_pairs": len(train),
