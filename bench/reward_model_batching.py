@@ -2,7 +2,9 @@
 
     python -m bench.reward_model_batching [--clients 32] [--samples 1024] [--model DIR]
 
-Two ``server.py`` processes serve the same reward model, one after the other, in one run:
+Two ``server.py`` processes serve the same reward model, one after the other, in one run
+(``--in-process``: two :class:`~rewards.model.ModelScorer` objects in this process, which
+isolates the batcher from the gRPC and client costs that share the same cores):
 one with dynamic batching (``--max-batch-size``, ``--delay-ms``) and one with
 ``max_batch_size = 1`` (every request its own forward pass). ``--clients`` threads each
 send one sample per ``Score`` call, as many trainer workers would, until ``--samples``
@@ -15,6 +17,7 @@ reward model. Target: ≥ 3× on the tiny model on CPU.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import threading
@@ -58,6 +61,36 @@ def drive(target: str, work: list[dict], clients: int) -> tuple[float, list[floa
         return time.perf_counter() - start, latencies, scores
 
 
+def drive_in_process(
+    settings: dict, work: list[dict], clients: int
+) -> tuple[float, list[float], dict, float]:
+    """As :func:`drive`, on a scorer in this process; also returns the mean batch."""
+    from rewards.model import ModelConfig, ModelScorer
+    from rewards.schema import decode_sample
+
+    decoded = [decode_sample(s) for s in work]
+    latencies: list[float] = []
+    scores: dict[str, float] = {}
+    with ModelScorer(ModelConfig(**settings)) as scorer:
+
+        def call(sample) -> None:
+            start = time.perf_counter()
+            result = scorer.score([sample])[0]
+            latencies.append(time.perf_counter() - start)
+            scores[result.id] = result.reward
+
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(call, decoded[: clients * 2]))  # warm-up
+            latencies.clear()
+            batcher = scorer.replicas[0].batcher
+            batches, items = batcher.batches, batcher.items
+            start = time.perf_counter()
+            list(pool.map(call, decoded))
+            seconds = time.perf_counter() - start
+        mean_batch = (batcher.items - items) / max(1, batcher.batches - batches)
+    return seconds, latencies, scores, mean_batch
+
+
 def _forward_passes(metrics_url: str) -> tuple[float, float]:
     text = urllib.request.urlopen(metrics_url, timeout=10).read().decode()
 
@@ -67,13 +100,29 @@ def _forward_passes(metrics_url: str) -> tuple[float, float]:
     return total("verirl_model_forward_passes"), total("verirl_model_sequences")
 
 
-def measure(model_table: str, work: list[dict], clients: int, label: str) -> tuple[float, dict[str, float]]:
+def measure(
+    settings: dict, work: list[dict], clients: int, label: str, in_process: bool
+) -> tuple[float, dict[str, float]]:
+    if in_process:
+        seconds, latencies, scores, mean_batch = drive_in_process(settings, work, clients)
+    else:
+        seconds, latencies, scores, mean_batch = _through_server(settings, work, clients)
+    latencies.sort()
+    rate = len(work) / seconds
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[int(0.99 * (len(latencies) - 1))] * 1000
+    print(f"| {label} | {rate:.1f} | {p50:.1f} | {p99:.1f} | {mean_batch:.1f} |", flush=True)
+    return rate, scores
+
+
+def _through_server(settings: dict, work: list[dict], clients: int) -> tuple[float, list[float], dict, float]:
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         metrics_port = s.getsockname()[1]
-    server = Server(f"workers = 1\nsandbox = false\nmetrics_port = {metrics_port}\n\n[model]\n{model_table}")
+    table = "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items() if v is not None)
+    server = Server(f"workers = 1\nsandbox = false\nmetrics_port = {metrics_port}\n\n[model]\n{table}")
     try:
         drive(server.target, work[: clients * 2], clients)  # warm-up
         seconds, latencies, scores = drive(server.target, work, clients)
@@ -81,14 +130,7 @@ def measure(model_table: str, work: list[dict], clients: int, label: str) -> tup
         forwards, sequences = _forward_passes(f"http://127.0.0.1:{metrics_port}/metrics")
     finally:
         server.stop()
-    latencies.sort()
-    rate = len(work) / seconds
-    p50 = statistics.median(latencies) * 1000
-    p99 = latencies[int(0.99 * (len(latencies) - 1))] * 1000
-    print(
-        f"| {label} | {rate:.1f} | {p50:.1f} | {p99:.1f} | {sequences / max(forwards, 1):.1f} |", flush=True
-    )
-    return rate, scores
+    return seconds, latencies, scores, sequences / max(forwards, 1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delay-ms", type=float, default=5.0)
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument(
+        "--in-process", action="store_true", help="drive scorers in this process, not servers"
+    )
     args = parser.parse_args(argv)
 
     path = args.model
@@ -109,23 +154,27 @@ def main(argv: list[str] | None = None) -> int:
 
         path = str(save_tiny_reward_model(tempfile.mkdtemp(), hidden_size=args.hidden, layers=args.layers))
     work = samples(args.samples)
-    common = f'path = "{path}"\n' + (f'device = "{args.device}"\n' if args.device else "")
-    print(
-        f"{args.samples} samples, {args.clients} concurrent clients, one sample per Score call; model {path}"
-    )
-    print("| server | samples/s | p50 ms | p99 ms | mean batch |\n|---|---|---|---|---|")
+    where = "scorer in this process" if args.in_process else "Score call"
+    print(f"{args.samples} samples, {args.clients} concurrent clients, one sample per {where}; model {path}")
+    print("| scoring | samples/s | p50 ms | p99 ms | mean batch |\n|---|---|---|---|---|")
+    common = {"path": path, "device": args.device}
     batched, scores_b = measure(
-        common + f"max_batch_size = {args.max_batch_size}\nmax_queue_delay_ms = {args.delay_ms}\n",
+        {**common, "max_batch_size": args.max_batch_size, "max_queue_delay_ms": args.delay_ms},
         work,
         args.clients,
         f"dynamic batching (max {args.max_batch_size}, {args.delay_ms:g} ms)",
+        args.in_process,
     )
     single, scores_s = measure(
-        common + "max_batch_size = 1\nmax_queue_delay_ms = 0\n", work, args.clients, "one request at a time"
+        {**common, "max_batch_size": 1, "max_queue_delay_ms": 0.0},
+        work,
+        args.clients,
+        "one request at a time",
+        args.in_process,
     )
     worst = max(abs(scores_b[k] - scores_s[k]) for k in scores_b)
     print(f"\ndynamic batching / one at a time: {batched / single:.2f}x (target >= 3x)")
-    print(f"largest score difference between the two servers: {worst:.2e}")
+    print(f"largest score difference between the two: {worst:.2e}")
     return 0
 
 
