@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 
@@ -263,11 +263,14 @@ def _unusable_groups(
                 "and in characters cannot be compared; give every sample of a group its token count"
             )
     if spec.group_size is not None:
+        # Count every sample of the group, scored or not: a sample verirl failed on
+        # (internal_error) is still part of a whole group.
+        sizes = Counter(s.group for s in samples if isinstance(s, Sample) and s.group is not None)
         for name in sorted(named - set(problems)):
-            if len(groups[name]) != spec.group_size:
+            if sizes[name] != spec.group_size:
                 problems[name] = (
-                    f"group {name!r} has {len(groups[name])} scorable samples in this request but the "
-                    f"spec's group_size is {spec.group_size}: the length penalty needs the whole group "
+                    f"group {name!r} has {sizes[name]} samples in this request but the spec's "
+                    f"group_size is {spec.group_size}: the length penalty needs the whole group "
                     "in one request"
                 )
     if ledger is not None and step is not None:

@@ -167,9 +167,21 @@ def test_group_size_mismatch_is_an_error_not_a_per_slice_penalty():
     ]
     out = compose(samples, [checked(s, True) for s in samples], RewardSpec(length_weight=1.0, group_size=4))
     assert [r.status for r in out[:3]] == [Status.INVALID_INPUT] * 3
-    assert "group 'g' has 3 scorable samples in this request but the spec's group_size is 4" in out[0].message
+    assert "group 'g' has 3 samples in this request but the spec's group_size is 4" in out[0].message
     assert out[0].details["field"] == "group" and out[0].details["scored"]["status"] == "ok"
     assert [r.status for r in out[3:]] == [Status.OK] * 4
+
+
+def test_a_sample_verirl_failed_on_still_counts_towards_group_size():
+    samples = [math_sample(i, "x" * (10 * i + 10), tokens=10 * i + 10) for i in range(3)]
+    results = [
+        checked(samples[0], True),
+        Result.failure("s1", Status.INTERNAL_ERROR, "worker died"),
+        checked(samples[2], True),
+    ]
+    out = compose(samples, results, RewardSpec(length_weight=1.0, group_size=3))
+    assert [r.status for r in out] == [Status.OK, Status.INTERNAL_ERROR, Status.OK]
+    assert [out[0].reward, out[2].reward] == [1.5, 0.5]
 
 
 def test_a_group_mixing_tokens_and_characters_is_an_error():
