@@ -11,9 +11,17 @@ model is configured.
 A sample's ``correct`` is ``score > threshold`` (default 0: a Bradley–Terry model's
 logit is a log-odds against an average answer); its reward is the raw score.
 
-Example (needs a model directory, e.g. one written by ``verirl train-rm``):
+Example (a tiny random model; point ``path`` at one from ``verirl train-rm``):
+    >>> import tempfile
     >>> from rewards.model import ModelConfig, ModelScorer
-    >>> scorer = ModelScorer(ModelConfig(path="runs/rm"))  # doctest: +SKIP
+    >>> from rewards.schema import decode_sample
+    >>> from rewards.tiny_model import save_tiny_reward_model
+    >>> path = save_tiny_reward_model(tempfile.mkdtemp())
+    >>> sample = decode_sample({"id": "1", "kind": "model", "prompt": "Hi", "response": "Hello!"})
+    >>> with ModelScorer(ModelConfig(path=str(path))) as scorer:
+    ...     result = scorer.score([sample])[0]
+    >>> result.status.value in ("ok", "wrong"), result.reward == result.details["score"]
+    (True, True)
 """
 
 from __future__ import annotations
