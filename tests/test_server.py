@@ -276,19 +276,25 @@ def _children(pid):
     return out
 
 
+def score_in_background(target, samples):
+    """A thread scoring ``samples``; its results land in the returned dict under "batch"."""
+    results = {}
+
+    def call():
+        with RewardClient(target) as client:
+            results["batch"] = client.score(samples)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    return thread, results
+
+
 def test_killing_a_math_worker_mid_batch(start_server):
     srv = start_server("--no-sandbox", "--workers", "2")
     workers = [w for child in _children(srv.proc.pid) for w in _children(child)]  # forkserver's children
     assert len(workers) == 2
     slow = [math(i, r"\boxed{5^{5^{5^{5^{5}}}}}", "1") for i in range(6)]  # each runs to its 1 s budget
-    results = {}
-
-    def call():
-        with RewardClient(srv.target) as client:
-            results["batch"] = client.score(slow)
-
-    thread = threading.Thread(target=call)
-    thread.start()
+    thread, results = score_in_background(srv.target, slow)
     time.sleep(0.5)
     for pid in workers:
         kill_quietly(pid)
@@ -304,14 +310,7 @@ def test_killing_a_math_worker_mid_batch(start_server):
 def test_graceful_shutdown_finishes_in_flight_work(start_server):
     srv = start_server("--workers", "1")
     batch = [code(f"c{i}", "import time; time.sleep(1)\n" + SUM) for i in range(3)]
-    results = {}
-
-    def call():
-        with RewardClient(srv.target) as client:
-            results["batch"] = client.score(batch)
-
-    thread = threading.Thread(target=call)
-    thread.start()
+    thread, results = score_in_background(srv.target, batch)
     time.sleep(0.8)
     srv.proc.send_signal(signal.SIGTERM)
     time.sleep(0.3)
