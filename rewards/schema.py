@@ -101,6 +101,29 @@ class CodeReference:
     stop_at_first_failure: bool | None = None  # skip the remaining tests after a failure
     partial_credit: bool | None = None  # reward = fraction of tests passed (default: all or nothing)
 
+    def check(self, path: str = "reference") -> None:
+        """The cross-field rules, in one place for every way a reference is built (JSON
+        decoding, gRPC messages); raises :class:`ContractError` naming the field."""
+        tests = self.tests
+        if tests is not None:
+            if len(tests.inputs) != len(tests.outputs):
+                raise ContractError(
+                    f"{path}.tests.outputs",
+                    f"has {len(tests.outputs)} items but inputs has {len(tests.inputs)}; they must pair up",
+                )
+            if not tests.inputs:
+                raise ContractError(f"{path}.tests.inputs", "no tests given")
+        if tests is None and self.test is None:
+            raise ContractError(f"{path}.tests", "give either 'tests' or an assert-style 'test'")
+        if tests is not None and self.test is not None:
+            raise ContractError(f"{path}.test", "give 'tests' or 'test', not both")
+        if self.test is not None and self.entry_point is None:
+            raise ContractError(f"{path}.entry_point", "required with an assert-style 'test'")
+        for name in ("time_limit_s", "memory_limit_mb"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ContractError(f"{path}.{name}", f"must be a positive number, got {value}")
+
 
 @dataclass(frozen=True, slots=True)
 class ModelReference:
@@ -110,6 +133,7 @@ class ModelReference:
 
 
 Reference = MathReference | CodeReference | ModelReference
+_REFERENCE_OF = {Kind.MATH: MathReference, Kind.CODE: CodeReference, Kind.MODEL: ModelReference}
 
 
 # --------------------------------------------------------------------------- sample, result
@@ -126,6 +150,17 @@ class Sample:
     metadata: dict[str, JSON] | None = None
     response_tokens: int | None = None  # the response's length in tokens, when the trainer knows it
 
+    def check(self) -> None:
+        """The cross-field rules (types are the decoder's job); raises :class:`ContractError`."""
+        if not isinstance(self.reference, _REFERENCE_OF[self.kind]):
+            raise ContractError("reference", f"a {self.kind} sample needs a {self.kind} reference")
+        if self.response_tokens is not None and self.response_tokens < 0:
+            raise ContractError("response_tokens", f"must be >= 0, got {self.response_tokens}")
+        if isinstance(self.reference, CodeReference):
+            self.reference.check()
+        if self.metadata:
+            _check_finite(self.metadata, "metadata")  # echoed in results, which must be JSON
+
     def to_dict(self) -> dict[str, JSON]:
         out: dict[str, JSON] = {
             "id": self.id,
@@ -138,6 +173,18 @@ class Sample:
             if value is not None:
                 out[name] = value
         return out
+
+
+def _check_finite(value: JSON, path: str) -> None:
+    """JSON has no NaN or infinity; a value holding one cannot be echoed or sent."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ContractError(path, f"{value} cannot be represented in JSON")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_finite(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_finite(item, f"{path}[{i}]")
 
 
 @dataclass(slots=True)
@@ -264,13 +311,6 @@ def _decode_tests(fields: _Fields) -> StdioTests | CallTests:
         outputs = fields.get("outputs", list, required=True)
         tests = CallTests(fn_name, tuple(tuple(a) for a in args), tuple(outputs))
     fields.done()
-    if len(tests.inputs) != len(tests.outputs):
-        raise ContractError(
-            fields._name("outputs"),
-            f"has {len(tests.outputs)} items but inputs has {len(tests.inputs)}; they must pair up",
-        )
-    if not tests.inputs:
-        raise ContractError(fields._name("inputs"), "no tests given")
     return tests
 
 
@@ -290,17 +330,7 @@ def _decode_code(fields: _Fields) -> CodeReference:
         partial_credit=fields.get("partial_credit", bool),
     )
     fields.done()
-    if ref.tests is None and ref.test is None:
-        raise ContractError(fields._name("tests"), "give either 'tests' or an assert-style 'test'")
-    if ref.tests is not None and ref.test is not None:
-        raise ContractError(fields._name("test"), "give 'tests' or 'test', not both")
-    if ref.test is not None and ref.entry_point is None:
-        raise ContractError(fields._name("entry_point"), "required with an assert-style 'test'")
-    for name in ("time_limit_s", "memory_limit_mb"):
-        value = getattr(ref, name)
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise ContractError(fields._name(name), f"must be a positive number, got {value}")
-    return ref
+    return ref  # the cross-field rules run in Sample.check()
 
 
 def _decode_reference(kind: Kind, fields: _Fields | None) -> Reference:
@@ -350,8 +380,7 @@ def decode_sample(obj: JSON, fallback_id: str = "") -> Sample | Result:
             response_tokens=fields.get("response_tokens", int),
         )
         fields.done()
-        if sample.response_tokens is not None and sample.response_tokens < 0:
-            raise ContractError("response_tokens", f"must be >= 0, got {sample.response_tokens}")
+        sample.check()
         return sample
     except ContractError as error:
         return Result.invalid(result_id, error)
