@@ -9,6 +9,11 @@ here it is an ``invalid_input`` error instead, detected two ways: the spec's
 ``group_size`` (a group with another count in the request), and a per-step ledger of
 groups already scored (a group seen again for the same training step).
 
+The ledger records a group only once its results were delivered: the server reserves
+the groups of a call while it runs and commits them when the response went out, so a
+trainer's retry of a call that expired or failed is scored, not refused. It is bounded:
+see :class:`GroupLedger` for the policy.
+
 Length is in tokens when a sample carries ``response_tokens`` (the trainer sends them),
 otherwise in characters; ``details["reward"]["length_unit"]`` says which.
 
@@ -22,6 +27,9 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import math
 import re
 import threading
 from collections import Counter, OrderedDict
@@ -29,6 +37,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 
 from rewards.schema import JSON, ContractError, Kind, Result, Sample, Status
+
+log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- formulas
 
@@ -121,12 +131,27 @@ class RewardSpec:
             if value is not None and (isinstance(value, bool) or not isinstance(value, expected)):
                 name = "number" if expected is _NUMBER else expected.__name__  # type: ignore[union-attr]
                 raise ContractError(f"spec.{key}", f"expected {name}, got {value!r}")
-            values[key] = float(value) if expected is _NUMBER else value
+            try:
+                values[key] = float(value) if expected is _NUMBER and value is not None else value
+            except OverflowError:  # an integer too large for a float
+                raise ContractError(f"spec.{key}", f"out of range (|value| <= {MAX_WEIGHT:g})") from None
         spec = cls(**values)
         spec.check()
         return spec
 
     def check(self) -> None:
+        """Types, finiteness and ranges: a spec that passes cannot make a reward NaN or
+        infinite from finite components (weights are bounded by ``MAX_WEIGHT``)."""
+        for name in ("correctness_weight", "length_weight", "overlong_weight", "format_weight"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise ContractError(f"spec.{name}", f"expected number, got {value!r}")
+            if not (math.isfinite(value) and abs(value) <= MAX_WEIGHT):
+                raise ContractError(f"spec.{name}", f"must be a finite number with |value| <= {MAX_WEIGHT:g}")
+        for name, low in (("length_warmup_step", 0), ("group_size", 1), ("overlong_max_length", 1)):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, int) and low <= value <= MAX_COUNT):
+                raise ContractError(f"spec.{name}", f"must be an integer in [{low}, {MAX_COUNT}]")
         if self.correctness not in ("scorer", "binary", "fraction"):
             raise ContractError("spec.correctness", "must be 'scorer', 'binary' or 'fraction'")
         if self.format is not None and self.format not in FORMATS:
@@ -154,6 +179,8 @@ class RewardSpec:
         return True, "on"
 
 
+MAX_WEIGHT = 1e6  # weights beyond this only overflow rewards; no recipe uses them
+MAX_COUNT = 2**62  # steps, lengths and group sizes: anything an int64 field carries, but positive
 _NUMBER = (int, float)
 _SPEC_TYPES: dict[str, type | tuple[type, ...]] = {
     "correctness": str,
@@ -172,26 +199,113 @@ _SPEC_TYPES: dict[str, type | tuple[type, ...]] = {
 # --------------------------------------------------------------------------- the ledger
 
 
+class Reservation:
+    """One call's hold on the groups it is scoring (see :class:`GroupLedger`)."""
+
+    __slots__ = ("closed", "entries")
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[int, int]] = []  # (step, digest)
+        self.closed = False  # committed or aborted: later reservations are void
+
+
 class GroupLedger:
     """Remembers which groups were scored with a length penalty, per training step, so a
-    group that comes back for the same step (a split group) is caught. Bounded: the
-    last ``steps`` steps are kept."""
+    group that comes back for the same step (a split group) is caught.
 
-    def __init__(self, steps: int = 8) -> None:
-        self._seen: OrderedDict[int, set[str]] = OrderedDict()
+    Groups are *reserved* by the call scoring them (a :class:`Reservation`) and
+    *committed* only once its results were delivered; a call that expires, is cancelled or
+    fails is *aborted* and leaves nothing behind, so the trainer's retry is scored. A
+    reservation held by a running call also catches the other half of a group sent at the
+    same time.
+
+    Memory policy: group names are kept as 64-bit digests (about 100 bytes each, however
+    long the name), for the last ``steps`` steps and at most ``max_entries`` in all. Past
+    that the oldest steps are dropped first; when the newest step alone fills the ledger,
+    its further groups are not remembered (logged once per step): a group split across
+    requests beyond that point goes undetected rather than the server running out of
+    memory. The default, 1,000,000 entries, is about 100 MB.
+    """
+
+    def __init__(self, steps: int = 8, max_entries: int = 1_000_000) -> None:
+        self._seen: OrderedDict[int, dict[int, Reservation | None]] = OrderedDict()
         self._steps = steps
+        self._max = max_entries
+        self._entries = 0
+        self._full_warned: set[int] = set()
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        return self._entries
+
+    @staticmethod
+    def _digest(name: str) -> int:
+        data = name.encode("utf-8", "surrogatepass")
+        return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
     def claim(self, step: int, groups: set[str]) -> set[str]:
-        """Record ``groups`` for ``step``; returns those already recorded before."""
+        """Record ``groups`` for ``step`` at once (in-process scoring, where results are
+        delivered when computed); returns those already recorded or reserved."""
+        return self.reserve(step, groups, None)
+
+    def reserve(self, step: int, groups: set[str], holder: Reservation | None) -> set[str]:
+        """Reserve ``groups`` for ``step`` for ``holder`` (None: record at once); returns
+        those already recorded or reserved by another call."""
         with self._lock:
-            seen = self._seen.setdefault(step, set())
+            seen = self._seen.get(step)
+            if seen is None:
+                seen = self._seen[step] = {}
             self._seen.move_to_end(step)
-            while len(self._seen) > self._steps:
-                self._seen.popitem(last=False)
-            repeated = groups & seen
-            seen |= groups
+            self._evict(keep=step)
+            digests = {self._digest(name): name for name in groups}
+            repeated = {name for digest, name in digests.items() if digest in seen}
+            if holder is not None and holder.closed:
+                return repeated  # the call is over: its results are never delivered
+            for digest in digests.keys() - seen.keys():
+                if self._entries >= self._max:
+                    if step not in self._full_warned:
+                        self._full_warned.add(step)
+                        log.warning(
+                            "group ledger full (%d entries): further groups of step %d are not "
+                            "remembered, so a group split across requests may go undetected",
+                            self._max,
+                            step,
+                        )
+                    break
+                seen[digest] = holder
+                self._entries += 1
+                if holder is not None:
+                    holder.entries.append((step, digest))
             return repeated
+
+    def commit(self, holder: Reservation) -> None:
+        """The holder's results were delivered: its groups count as scored."""
+        with self._lock:
+            holder.closed = True
+            for step, digest in holder.entries:
+                seen = self._seen.get(step)
+                if seen is not None and seen.get(digest) is holder:
+                    seen[digest] = None
+            holder.entries = []
+
+    def abort(self, holder: Reservation) -> None:
+        """The holder's results were not delivered: forget its groups."""
+        with self._lock:
+            holder.closed = True
+            for step, digest in holder.entries:
+                seen = self._seen.get(step)
+                if seen is not None and seen.get(digest) is holder:
+                    del seen[digest]
+                    self._entries -= 1
+            holder.entries = []
+
+    def _evict(self, keep: int) -> None:
+        while len(self._seen) > self._steps or (self._entries >= self._max and len(self._seen) > 1):
+            step = next(iter(self._seen))
+            if step == keep:
+                break
+            self._entries -= len(self._seen.pop(step))
+            self._full_warned.discard(step)
 
 
 # --------------------------------------------------------------------------- composition
@@ -205,8 +319,12 @@ def compose(
     spec: RewardSpec,
     step: int | None = None,
     ledger: GroupLedger | None = None,
+    holder: Reservation | None = None,
 ) -> list[Result]:
     """Apply ``spec`` to scored ``results`` (aligned with ``samples``); returns new results.
+
+    With a ``ledger`` and a ``step``, the request's groups are recorded for the step, or
+    only reserved for ``holder`` when given (the server commits them once delivered).
 
     Samples that failed validation or verirl itself (``invalid_input``, ``internal_error``)
     are left as they are and take no part in their group.
@@ -219,7 +337,7 @@ def compose(
     out = list(results)
     length_on, length_why = spec.length_state(step)
     groups = _groups(samples, scored)
-    rejected = _unusable_groups(samples, groups, spec, step, ledger) if spec.length_weight else {}
+    rejected = _unusable_groups(samples, groups, spec, step, ledger, holder) if spec.length_weight else {}
     kimi: dict[int, float] = {}
     for name, members in groups.items():
         if name in rejected:
@@ -252,6 +370,7 @@ def _unusable_groups(
     spec: RewardSpec,
     step: int | None,
     ledger: GroupLedger | None,
+    holder: Reservation | None,
 ) -> dict[str, str]:
     """Group name → why it cannot get a length penalty from this request."""
     named = {name for name in groups if not name.startswith("\0")}
@@ -274,10 +393,11 @@ def _unusable_groups(
                     "in one request"
                 )
     if ledger is not None and step is not None:
-        for name in ledger.claim(step, named - set(problems)):
+        for name in ledger.reserve(step, named - set(problems), holder):
             problems[name] = (
-                f"group {name!r} was already scored in an earlier request for step {step}: a group "
-                "split across requests would get a per-slice length penalty; send it whole"
+                f"group {name!r} was already scored in an earlier request for step {step} (or is "
+                "being scored by one now): a group split across requests would get a per-slice "
+                "length penalty; send it whole"
             )
     return problems
 
@@ -316,6 +436,9 @@ def _composed(
         components["format"] = format_reward(sample.response, spec.format)
         weights["format"] = spec.format_weight
     final = sum(weights[k] * components[k] for k in components)
+    if not math.isfinite(final):  # a checked spec cannot cause this; a huge scorer reward can
+        message = f"the composed reward is not finite ({final}); components {components}"
+        return Result.failure(result.id, Status.INTERNAL_ERROR, message)
     summary = {
         "components": components,
         "weights": weights,

@@ -6,6 +6,15 @@ the kinds of one batch concurrently, and guarantees the contract whatever a scor
 a scorer that raises, returns too few results or a non-finite reward turns into
 ``internal_error`` results for its samples, never a lost or failed batch.
 
+Work stops when its call does: each kind's samples go to their scorer in chunks of
+``CHUNK`` and the batch's :class:`Budget` is checked before every chunk, so an expired or
+cancelled call leaves at most one chunk running (scorers also check it per sample).
+
+What a result echoes is bounded: ``message`` is cut to ``MAX_MESSAGE_CHARS`` and every
+string in ``details`` (golds, extracted answers, program output) to ``MAX_ECHO_CHARS``,
+with a marker saying how much was cut, so a response stays near the size of its
+request. A sample's ``metadata`` is echoed back in ``details["metadata"]``.
+
 Example:
     >>> from rewards.engine import Engine
     >>> from rewards.schema import decode_sample
@@ -25,10 +34,14 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
-from rewards.compose import GroupLedger, RewardSpec, compose
+from rewards.compose import GroupLedger, Reservation, RewardSpec, compose
 from rewards.schema import ContractError, Kind, Result, Sample, Status
 
 log = logging.getLogger(__name__)
+
+CHUNK = 256  # samples per scorer call: the granularity at which a stopped call stops
+MAX_MESSAGE_CHARS = 2000
+MAX_ECHO_CHARS = 1000
 
 Progress = Callable[[int], None]
 """Called with the number of samples just finished; used for progress bars and metrics."""
@@ -98,11 +111,14 @@ class Engine:
         budget: Budget = UNLIMITED,
         spec: RewardSpec | None = None,
         step: int | None = None,
+        holder: Reservation | None = None,
     ) -> list[Result]:
         """Score a batch. ``items`` may hold ready results (e.g. decoding errors); they are
         passed through in place so the output lines up with the input. With a ``spec``
         the rewards are composed last (length penalty over whole groups, overlong, format);
-        ``step`` is the training step, which ends the length penalty's warm-up."""
+        ``step`` is the training step, which ends the length penalty's warm-up. With a
+        ``holder`` the batch's groups are only reserved in the step ledger; the caller
+        commits or aborts them once it knows whether the results were delivered."""
         results: list[Result | None] = [None] * len(items)
         by_kind: dict[Kind, list[int]] = {}
         seen_ids: set[str] = set()
@@ -131,7 +147,11 @@ class Engine:
             with ThreadPoolExecutor(len(by_kind), thread_name_prefix="verirl-kind") as pool:
                 list(pool.map(run, by_kind))
         done = [r for r in results if r is not None]
-        return done if spec is None else compose(items, done, spec, step, self.ledger)
+        if spec is not None:
+            # a stopped call's results are never delivered: it must not mark groups as scored
+            ledger = None if budget.stopped else self.ledger
+            done = compose(items, done, spec, step, ledger, holder)
+        return [_bounded(item, result) for item, result in zip(items, done, strict=True)]
 
     def _reject(self, item: Sample | Result, seen_ids: set[str]) -> Result | None:
         if isinstance(item, Result):
@@ -146,6 +166,21 @@ class Engine:
         return None
 
     def _score_kind(
+        self, kind: Kind, batch: list[Sample], progress: Progress | None, budget: Budget
+    ) -> list[Result]:
+        out: list[Result] = []
+        for first in range(0, len(batch), CHUNK):
+            chunk = batch[first : first + CHUNK]
+            if budget.stopped:
+                why = f"not scored: {budget.why()}"
+                out.extend(Result.failure(s.id, Status.TIMEOUT, why) for s in batch[first:])
+                if progress:
+                    progress(len(batch) - first)
+                break
+            out.extend(self._score_chunk(kind, chunk, progress, budget))
+        return out
+
+    def _score_chunk(
         self, kind: Kind, batch: list[Sample], progress: Progress | None, budget: Budget
     ) -> list[Result]:
         start = time.perf_counter()
@@ -197,6 +232,44 @@ def _checked(sample: Sample, result: Result, batch_s: float) -> Result:
         return Result.failure(sample.id, Status.INTERNAL_ERROR, message)
     result.timings.setdefault("batch_s", round(batch_s, 6))
     return result
+
+
+def _bounded(item: Sample | Result, result: Result) -> Result:
+    """The last word on every result: a finite reward, echoes cut to size, metadata echoed."""
+    if not math.isfinite(result.reward):  # composition guards this too; nothing non-finite leaves
+        message = f"non-finite reward ({result.reward})"
+        result = Result.failure(result.id, Status.INTERNAL_ERROR, message)
+    if len(result.message) > MAX_MESSAGE_CHARS:
+        result.message = _cut(result.message, MAX_MESSAGE_CHARS)
+    if result.details and _has_long_text(result.details):
+        result.details = _cut_json(result.details)
+    if isinstance(item, Sample) and item.metadata is not None:
+        result.details["metadata"] = item.metadata
+    return result
+
+
+def _cut(text: str, limit: int) -> str:
+    return f"{text[:limit]}…[{len(text) - limit} more characters cut]"
+
+
+def _has_long_text(value: object) -> bool:
+    if isinstance(value, str):
+        return len(value) > MAX_ECHO_CHARS
+    if isinstance(value, dict):
+        return any(_has_long_text(k) or _has_long_text(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_long_text(v) for v in value)
+    return False
+
+
+def _cut_json(value: object) -> object:
+    if isinstance(value, str):
+        return _cut(value, MAX_ECHO_CHARS) if len(value) > MAX_ECHO_CHARS else value
+    if isinstance(value, dict):
+        return {_cut_json(k): _cut_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_cut_json(v) for v in value]
+    return value
 
 
 def build_engine(

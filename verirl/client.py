@@ -1,9 +1,12 @@
 """Clients of the reward server, sync and asyncio.
 
-Both split a list of samples into batches, send the batches concurrently, retry a batch
-only on ``UNAVAILABLE`` (with backoff), set a deadline on every call, and return one
-result per sample in order. Samples that break the contract get their ``invalid_input``
-result locally and are never sent. ``target`` is any gRPC target: ``host:port``, several
+Both split a list of samples into batches (by count and by bytes: a batch stays under
+half of ``max_message_bytes``, leaving room for the echoes in the response), send the
+batches concurrently, retry a batch only on ``UNAVAILABLE`` (with backoff), set a deadline
+on every call, and return one result per sample in order. The server validates; the
+client only turns each sample into a message, and a sample that cannot be put in one
+(unknown fields, wrong types, text that is not UTF-8) gets its ``invalid_input`` result
+locally and is never sent. ``target`` is any gRPC target: ``host:port``, several
 servers as ``ipv4:10.0.0.1:50051,10.0.0.2:50051``, or ``dns:///name:50051``; load is
 spread with ``round_robin`` (gRPC's default, ``pick_first``, does no balancing).
 
@@ -33,8 +36,8 @@ from typing import Any
 import grpc
 
 from rewards.compose import RewardSpec
-from rewards.schema import JSON, Result, Sample, decode_sample
-from verirl.convert import result_from_proto, sample_to_proto, spec_to_proto
+from rewards.schema import JSON, ContractError, Result, Sample, decode_sample
+from verirl.convert import dict_to_proto, result_from_proto, sample_to_proto, spec_to_proto
 from verirl.v1 import reward_pb2 as pb
 from verirl.v1 import reward_pb2_grpc as pb_grpc
 
@@ -79,45 +82,67 @@ class ClientOptions:
         return (("authorization", f"Bearer {self.token}"),) if self.token else ()
 
 
+Batch = list[tuple[int, pb.Sample]]
+
+
 def _prepare(
     samples: Sequence[Sample | dict[str, JSON]],
-) -> tuple[list[Result | None], list[tuple[int, Sample]]]:
-    """Local results for invalid samples; the rest, with their positions, to send."""
+) -> tuple[list[Result | None], Batch]:
+    """Messages to send, with their positions; local results for what cannot be sent."""
     results: list[Result | None] = [None] * len(samples)
-    to_send = []
+    to_send: Batch = []
     for i, item in enumerate(samples):
-        sample = item if isinstance(item, Sample) else decode_sample(item, fallback_id=str(i))
-        if isinstance(sample, Result):
-            results[i] = sample
-        else:
-            to_send.append((i, sample))
+        try:
+            if isinstance(item, Sample):
+                message = sample_to_proto(item)
+                message.ByteSize()  # text that is not UTF-8 fails here
+            else:
+                message = dict_to_proto(item)
+        except Exception as error:  # anything a message cannot carry: say why, locally
+            results[i] = _unsendable(item, i, error)
+            continue
+        to_send.append((i, message))
     return results, to_send
 
 
-Batch = list[tuple[int, Sample]]
+def _unsendable(item: Sample | dict[str, JSON], i: int, error: Exception) -> Result:
+    decoded = item if isinstance(item, Sample) else decode_sample(item, fallback_id=str(i))
+    if isinstance(decoded, Result):
+        return decoded  # the contract's own message, naming the field
+    problem = f"cannot be sent to the server: {type(error).__name__}: {error}"
+    return Result.invalid(decoded.id, ContractError("sample", problem))
 
 
-def _batches(to_send: Batch, size: int) -> list[Batch]:
-    """Batches of about ``size`` samples, each group whole, groups in first-seen order."""
+def _batches(to_send: Batch, size: int, max_bytes: int) -> list[Batch]:
+    """Batches of about ``size`` samples and under ``max_bytes``, each group whole (a
+    batch grows past the limits rather than cut one), groups in first-seen order."""
     units: dict[object, Batch] = {}
-    for i, sample in to_send:
-        units.setdefault(sample.group if sample.group is not None else (i,), []).append((i, sample))
+    for i, message in to_send:
+        key = message.group if message.HasField("group") else (i,)
+        units.setdefault(key, []).append((i, message))
     batches: list[Batch] = []
     current: Batch = []
+    current_bytes = 0
     for unit in units.values():
-        if current and len(current) + len(unit) > size:
+        unit_bytes = sum(m.ByteSize() + 8 for _, m in unit)
+        if current and (len(current) + len(unit) > size or current_bytes + unit_bytes > max_bytes):
             batches.append(current)
-            current = []
+            current, current_bytes = [], 0
         current.extend(unit)
+        current_bytes += unit_bytes
     if current:
         batches.append(current)
     return batches
 
 
-def _request(batch: Batch, spec: SpecLike, step: int | None) -> pb.ScoreRequest:
-    request = pb.ScoreRequest(samples=[sample_to_proto(s) for _, s in batch])
+def _spec(spec: SpecLike) -> pb.RewardSpec | None:
+    return None if spec is None else spec_to_proto(spec)
+
+
+def _request(batch: Batch, spec: pb.RewardSpec | None, step: int | None) -> pb.ScoreRequest:
+    request = pb.ScoreRequest(samples=[m for _, m in batch])
     if spec is not None:
-        request.spec.CopyFrom(spec_to_proto(spec))
+        request.spec.CopyFrom(spec)
     if step is not None:
         request.step = step
     return request
@@ -157,8 +182,9 @@ class RewardClient:
         self, samples: Sequence[Sample | dict[str, JSON]], spec: SpecLike = None, step: int | None = None
     ) -> list[Result]:
         results, to_send = _prepare(samples)
-        batches = _batches(to_send, self.options.batch_size)
-        requests = [_request(b, spec, step) for b in batches]
+        batches = _batches(to_send, self.options.batch_size, self.options.max_message_bytes // 2)
+        message = _spec(spec)
+        requests = [_request(b, message, step) for b in batches]
         return _place(results, batches, list(self._threads.map(self._call, requests)))
 
     def _call(self, request: pb.ScoreRequest) -> pb.ScoreResponse:
@@ -208,8 +234,9 @@ class AsyncRewardClient:
         self, samples: Sequence[Sample | dict[str, JSON]], spec: SpecLike = None, step: int | None = None
     ) -> list[Result]:
         results, to_send = _prepare(samples)
-        batches = _batches(to_send, self.options.batch_size)
-        responses = await asyncio.gather(*(self._call(_request(b, spec, step)) for b in batches))
+        batches = _batches(to_send, self.options.batch_size, self.options.max_message_bytes // 2)
+        message = _spec(spec)
+        responses = await asyncio.gather(*(self._call(_request(b, message, step)) for b in batches))
         return _place(results, batches, responses)
 
     async def _call(self, request: pb.ScoreRequest) -> pb.ScoreResponse:

@@ -44,9 +44,19 @@ class ServerConfig:
     # processes than cores only cost memory).
     workers: int = os.cpu_count() or 1
     math_budget_s: float = 1.0  # wall budget per math item
-    max_message_bytes: int = 256 * MiB  # gRPC send and receive limit
+    max_message_bytes: int = 256 * MiB  # gRPC send and receive limit (decompressed); HTTP body limit
     max_batch_samples: int = 100_000  # larger requests are INVALID_ARGUMENT
     max_queued_samples: int = 200_000  # beyond this, RESOURCE_EXHAUSTED
+    # Request bytes (decompressed) admitted and not yet answered, gRPC and HTTP together;
+    # beyond this, RESOURCE_EXHAUSTED (HTTP 429). A decoded request takes a few times its
+    # wire size in memory, so peak memory is a small multiple of this.
+    max_queued_bytes: int = 1024 * MiB
+    # Deadline of a call that sets none (gRPC without a timeout, HTTP without the
+    # X-Verirl-Timeout header); the work of a call stops when its deadline passes.
+    default_deadline_s: float = 600.0
+    http_read_timeout_s: float = 30.0  # an HTTP request's head and body must arrive within this
+    http_backlog: int = 1024  # listen backlog of the HTTP endpoint (bursts of connections queue)
+    ledger_max_groups: int = 1_000_000  # split-group ledger bound (rewards.compose.GroupLedger)
     grace_s: float = 30.0  # how long shutdown waits for in-flight work
     drain_notice_s: float = 1.0  # NOT_SERVING this long before refusing calls, so balancers move away
     metrics_port: int | None = None  # Prometheus /metrics on host:metrics_port
@@ -104,6 +114,17 @@ class ServerConfig:
             raise ValueError("tls_client_ca (mutual TLS) needs tls_cert and tls_key too")
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
+        for name in ("max_message_bytes", "max_batch_samples", "max_queued_samples", "max_queued_bytes",
+                     "http_backlog", "ledger_max_groups"):  # fmt: skip
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.max_message_bytes > 2**31 - 1:
+            raise ValueError("max_message_bytes must be below 2 GiB (gRPC's limit)")
+        for name in ("default_deadline_s", "http_read_timeout_s", "math_budget_s", "grace_s"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < float("inf"):
+                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
         if self.reward is not None:
             self.default_spec  # noqa: B018 -- validates; a ContractError is a ValueError naming the field
         if self.model is not None and "path" not in self.model:

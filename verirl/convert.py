@@ -1,20 +1,28 @@
 """gRPC messages ↔ the data contract.
 
-A request's samples are turned into contract dictionaries and validated by
-:func:`rewards.schema.decode_sample`, so the server validates exactly as the CLI does.
-JSON-valued fields (metadata, details, call-test arguments) travel as
-``google.protobuf.Struct``/``Value``, which have one number type: integral numbers come
-back as Python ints, as ``json.loads`` would give them.
+The server builds the contract's dataclasses straight from a request's messages
+(:func:`sample_from_proto`) and runs the same cross-field rules as the CLI
+(:meth:`rewards.schema.Sample.check`), so it validates exactly once and as the CLI does. A
+sample that cannot be represented (a NaN or an infinity in a JSON value: JSON has neither)
+becomes an ``invalid_input`` result for itself; the batch goes on. JSON-valued fields
+(metadata, details, call-test arguments) travel as ``google.protobuf.Struct``/``Value``,
+which have one number type: integral numbers come back as Python ints, as ``json.loads``
+would give them.
+
+The client goes the other way without validating (:func:`dict_to_proto`): the server
+checks, and a dictionary that cannot even be put in a message is decoded locally for its
+``invalid_input`` result.
 
 Example:
     >>> from rewards.schema import decode_sample
     >>> s = decode_sample({"id": "a", "kind": "math", "response": "2", "reference": {"answer": "2"}})
-    >>> decode_sample(sample_to_dict(sample_to_proto(s))) == s
+    >>> sample_from_proto(sample_to_proto(s)) == s
     True
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from google.protobuf import json_format, struct_pb2
@@ -24,6 +32,8 @@ from rewards.schema import (
     JSON,
     CallTests,
     CodeReference,
+    ContractError,
+    Kind,
     MathReference,
     ModelReference,
     Result,
@@ -63,17 +73,100 @@ def _struct(value: dict[str, JSON]) -> struct_pb2.Struct:
     return message
 
 
-def _value(value: JSON) -> struct_pb2.Value:
-    message = struct_pb2.Value()
-    json_format.ParseDict(value, message)
-    return message
+# --------------------------------------------------------------------------- JSON values
+
+
+def value_from_proto(value: struct_pb2.Value, path: str) -> JSON:
+    """A ``Value`` as plain Python; a NaN or infinity raises :class:`ContractError` at ``path``.
+
+    Walks the message directly: ``json_format`` is several times slower and fails the
+    whole call on a non-finite number instead of naming it."""
+    which = value.WhichOneof("kind")
+    if which == "number_value":
+        number = value.number_value
+        if not math.isfinite(number):
+            raise ContractError(path, f"{number} cannot be represented in JSON")
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    if which == "string_value":
+        return value.string_value
+    if which == "bool_value":
+        return value.bool_value
+    if which == "struct_value":
+        return struct_from_proto(value.struct_value, path)
+    if which == "list_value":
+        return list_from_proto(value.list_value, path)
+    return None
+
+
+def struct_from_proto(message: struct_pb2.Struct, path: str) -> dict[str, JSON]:
+    return {key: value_from_proto(item, f"{path}.{key}") for key, item in message.fields.items()}
+
+
+def list_from_proto(message: struct_pb2.ListValue, path: str) -> list[JSON]:
+    return [value_from_proto(item, f"{path}[{i}]") for i, item in enumerate(message.values)]
 
 
 # --------------------------------------------------------------------------- samples
 
 
+def sample_from_proto(message: pb.Sample, fallback_id: str = "") -> Sample | Result:
+    """A request sample as the contract's :class:`Sample`, checked once, or its
+    ``invalid_input`` result. Never raises on what a client can send."""
+    try:
+        try:
+            kind = Kind(message.kind)
+        except ValueError:
+            known = ", ".join(sorted(k.value for k in Kind))
+            raise ContractError("kind", f"unknown kind {message.kind!r} (expected one of: {known})") from None
+        which = message.WhichOneof("reference")
+        reference: MathReference | CodeReference | ModelReference
+        if which == "math":
+            reference = MathReference(message.math.answer)
+        elif which == "code":
+            reference = _code_from_proto(message.code)
+        elif which == "model":
+            ref = message.model
+            reference = ModelReference(ref.reference if ref.HasField("reference") else None)
+        elif kind is Kind.MODEL:
+            reference = ModelReference()
+        else:
+            raise ContractError("reference", "missing required field")
+        sample = Sample(
+            id=message.id,
+            kind=kind,
+            response=message.response,
+            reference=reference,
+            prompt=message.prompt if message.HasField("prompt") else None,
+            group=message.group if message.HasField("group") else None,
+            metadata=(
+                struct_from_proto(message.metadata, "metadata") if message.HasField("metadata") else None
+            ),
+            response_tokens=message.response_tokens if message.HasField("response_tokens") else None,
+        )
+        sample.check()
+        return sample
+    except ContractError as error:
+        return Result.invalid(message.id or fallback_id, error)
+
+
+def _code_from_proto(ref: pb.CodeReference) -> CodeReference:
+    which = ref.WhichOneof("tests")
+    tests: StdioTests | CallTests | None = None
+    if which == "stdio":
+        tests = StdioTests(tuple(ref.stdio.inputs), tuple(ref.stdio.outputs))
+    elif which == "call":
+        path = "reference.tests"
+        tests = CallTests(
+            ref.call.fn_name,
+            tuple(tuple(list_from_proto(a, f"{path}.inputs[{i}]")) for i, a in enumerate(ref.call.inputs)),
+            tuple(value_from_proto(v, f"{path}.outputs[{i}]") for i, v in enumerate(ref.call.outputs)),
+        )
+    options = {name: getattr(ref, name) for name in _CODE_OPTIONS if ref.HasField(name)}
+    return CodeReference(language=ref.language, tests=tests, **options)
+
+
 def sample_to_dict(message: pb.Sample) -> dict[str, JSON]:
-    """A request sample as a contract dictionary (validated later by decode_sample)."""
+    """A request sample as a contract dictionary (for :func:`rewards.schema.decode_sample`)."""
     out: dict[str, JSON] = {"id": message.id, "kind": message.kind, "response": message.response}
     for name in ("prompt", "group", "response_tokens"):
         if message.HasField(name):
@@ -117,7 +210,7 @@ def sample_to_proto(sample: Sample) -> pb.Sample:
     if sample.response_tokens is not None:
         message.response_tokens = sample.response_tokens
     if sample.metadata is not None:
-        message.metadata.CopyFrom(_struct(sample.metadata))
+        message.metadata.update(sample.metadata)
     ref = sample.reference
     if isinstance(ref, MathReference):
         message.math.answer = ref.answer
@@ -126,25 +219,114 @@ def sample_to_proto(sample: Sample) -> pb.Sample:
         if ref.reference is not None:
             message.model.reference = ref.reference
     else:
-        message.code.CopyFrom(_code_to_proto(ref))
+        _code_into(message.code, ref)
     return message
 
 
-def _code_to_proto(ref: CodeReference) -> pb.CodeReference:
-    message = pb.CodeReference(language=ref.language)
+def _code_into(message: pb.CodeReference, ref: CodeReference) -> None:
+    message.language = ref.language
     if isinstance(ref.tests, StdioTests):
         message.stdio.inputs.extend(ref.tests.inputs)
         message.stdio.outputs.extend(ref.tests.outputs)
     elif isinstance(ref.tests, CallTests):
-        message.call.fn_name = ref.tests.fn_name
-        for args in ref.tests.inputs:
-            message.call.inputs.append(_value(list(args)).list_value)
-        message.call.outputs.extend(_value(v) for v in ref.tests.outputs)
+        _call_into(message.call, ref.tests.fn_name, ref.tests.inputs, ref.tests.outputs)
     for name in _CODE_OPTIONS:
         value = getattr(ref, name)
         if value is not None:
             setattr(message, name, value)
+
+
+def _call_into(message: pb.CallTests, fn_name: str, inputs: Any, outputs: Any) -> None:
+    message.fn_name = fn_name
+    for args in inputs:
+        message.inputs.add().extend(args)
+    values = struct_pb2.ListValue()
+    values.extend(list(outputs))
+    message.outputs.extend(values.values)
+
+
+_SAMPLE_KEYS = frozenset(
+    ("id", "kind", "response", "reference", "prompt", "group", "metadata", "response_tokens")
+)
+_CODE_KEYS = frozenset(("language", "tests", *_CODE_OPTIONS))
+_INT_FIELDS = frozenset(("response_tokens", "memory_limit_mb"))
+
+
+def _no_bool(name: str, value: Any) -> Any:
+    # protobuf takes True for a number; the contract does not
+    if isinstance(value, bool) and name not in ("stop_at_first_failure", "partial_credit"):
+        raise TypeError(f"{name}: a boolean is not a number")
+    if name in _INT_FIELDS and not isinstance(value, int):
+        raise TypeError(f"{name}: expected an integer")
+    return value
+
+
+def dict_to_proto(obj: dict[str, JSON]) -> pb.Sample:
+    """A contract dictionary straight into a message, without validating it (the server
+    does). Raises (``TypeError``, ``ValueError``, ``KeyError``…) for anything a message
+    cannot carry as the contract means it: unknown or missing fields, wrong types, text
+    that is not UTF-8; the caller then decodes the dictionary for its error."""
+    if not _SAMPLE_KEYS.issuperset(obj):
+        raise KeyError("unknown field")
+    for name in ("id", "kind", "response"):
+        if not isinstance(obj.get(name), str):
+            raise TypeError(f"{name}: expected a string")
+    message = pb.Sample(id=obj["id"], kind=obj["kind"], response=obj["response"])
+    for name in ("prompt", "group", "response_tokens"):
+        value = obj.get(name)
+        if value is not None:
+            setattr(message, name, _no_bool(name, value))
+    metadata = obj.get("metadata")
+    if metadata is not None:
+        message.metadata.update(metadata)
+    reference = obj.get("reference")
+    kind = obj["kind"]
+    if reference is None:
+        if kind != "model":
+            raise KeyError("reference")
+    elif not isinstance(reference, dict):
+        raise TypeError("reference: expected an object")
+    elif kind == "math":
+        if set(reference) != {"answer"}:
+            raise KeyError("reference")
+        message.math.answer = reference["answer"]
+    elif kind == "model":
+        if not {"reference"}.issuperset(reference):
+            raise KeyError("reference")
+        message.model.SetInParent()
+        if reference.get("reference") is not None:
+            message.model.reference = reference["reference"]
+    elif kind == "code":
+        _code_dict_into(message.code, reference)
+    else:
+        raise KeyError("kind")
+    message.ByteSize()  # raises now for text that cannot be encoded (lone surrogates)
     return message
+
+
+def _code_dict_into(message: pb.CodeReference, ref: dict[str, JSON]) -> None:
+    if not _CODE_KEYS.issuperset(ref):
+        raise KeyError("unknown field")
+    message.language = ref["language"]
+    tests = ref.get("tests")
+    if tests is not None:
+        if not isinstance(tests, dict):
+            raise TypeError("tests: expected an object")
+        if tests.get("fn_name") is None:
+            if set(tests) - {"inputs", "outputs", "fn_name"}:
+                raise KeyError("tests")
+            message.stdio.inputs.extend(tests["inputs"])
+            message.stdio.outputs.extend(tests["outputs"])
+        else:
+            if set(tests) != {"fn_name", "inputs", "outputs"}:
+                raise KeyError("tests")
+            if not all(isinstance(a, list) for a in tests["inputs"]):
+                raise TypeError("tests.inputs: expected arrays of arguments")
+            _call_into(message.call, tests["fn_name"], tests["inputs"], tests["outputs"])
+    for name in _CODE_OPTIONS:
+        value = ref.get(name)
+        if value is not None:
+            setattr(message, name, _no_bool(name, value))
 
 
 # --------------------------------------------------------------------------- reward specs
@@ -169,16 +351,52 @@ _STATUS_FROM_PROTO = {v: k for k, v in _STATUS_TO_PROTO.items()}
 
 
 def result_to_proto(result: Result) -> pb.Result:
-    message = pb.Result(
-        id=result.id,
-        reward=result.reward,
-        correct=result.correct,
-        status=_STATUS_TO_PROTO[result.status],
-        message=result.message,
-        timings=result.timings,
-    )
-    message.details.CopyFrom(_struct(result.details))
+    message = pb.Result()
+    result_into(message, result)
     return message
+
+
+def result_into(message: pb.Result, result: Result) -> None:
+    """Fill ``message`` (e.g. ``response.results.add()``) from ``result``. Never raises: text
+    that is not UTF-8 (lone surrogates) is escaped and values JSON cannot hold (NaN,
+    infinity, other types) are written as text, so one odd result never loses its batch."""
+    try:
+        _fill(message, result.id, result.message, result.details, result)
+        message.ByteSize()  # surfaces encoding errors here, not in the send
+    except (ValueError, TypeError, AttributeError):
+        message.Clear()
+        _fill(message, _text(result.id), _text(result.message), _json_safe(result.details), result)
+
+
+def _fill(message: pb.Result, id_: str, text: str, details: dict[str, JSON], result: Result) -> None:
+    message.id = id_
+    message.reward = result.reward if math.isfinite(result.reward) else 0.0
+    message.correct = result.correct
+    message.status = _STATUS_TO_PROTO[result.status]
+    message.message = text
+    for key, value in result.timings.items():
+        if math.isfinite(value):
+            message.timings[key] = value
+    if details:
+        message.details.update(details)
+
+
+def _text(value: str) -> str:
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, bool) or value is None or isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, dict):
+        return {_text(str(k)): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return _text(repr(value))
 
 
 def result_from_proto(message: pb.Result) -> Result:
@@ -188,6 +406,13 @@ def result_from_proto(message: pb.Result) -> Result:
         correct=message.correct,
         status=_STATUS_FROM_PROTO.get(message.status, Status.INTERNAL_ERROR),
         message=message.message,
-        details=_plain(json_format.MessageToDict(message.details)),
+        details=_details_from_proto(message.details),
         timings=dict(message.timings),
     )
+
+
+def _details_from_proto(details: struct_pb2.Struct) -> dict[str, JSON]:
+    try:
+        return struct_from_proto(details, "details")
+    except ContractError:  # only a server other than verirl sends these
+        return _plain(json_format.MessageToDict(details))

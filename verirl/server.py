@@ -15,130 +15,357 @@ import argparse
 import asyncio
 import contextlib
 import faulthandler
+import functools
 import hmac
 import json
 import logging
 import signal
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import grpc
+from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from rewards.compose import RewardSpec
-from rewards.engine import Budget, Engine, StartupError, build_engine
-from rewards.schema import ContractError, Kind, Sample, decode_sample
+from rewards.compose import GroupLedger, Reservation, RewardSpec
+from rewards.engine import MAX_ECHO_CHARS, Budget, Engine, StartupError, build_engine
+from rewards.schema import ContractError, Kind, Result, Sample
 from sandbox.languages import LANGUAGES
 from verirl import __version__, config, metrics
-from verirl.convert import result_to_proto, sample_to_dict, spec_to_dict, spec_to_proto
+from verirl.convert import result_into, sample_from_proto, spec_to_dict, spec_to_proto
 from verirl.v1 import reward_pb2 as pb
-from verirl.v1 import reward_pb2_grpc as pb_grpc
+
+if TYPE_CHECKING:
+    from verirl.http import HttpEndpoint
 
 log = logging.getLogger("verirl.server")
 SERVICE = pb.DESCRIPTOR.services_by_name["RewardService"].full_name
+RESULT_BYTES = 64  # the least a result adds to a response beyond its id and echoes
 
 
 class Admission:
-    """A bounded count of samples admitted and not yet answered."""
+    """Samples and request bytes admitted and not yet answered, gRPC and HTTP together.
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.count = 0
+    Thread-safe: calls are admitted on the event loop and released by the thread that
+    ran their work, once it has stopped.
+    """
 
-    def try_admit(self, n: int) -> bool:
-        if self.count + n > self.limit:
-            return False
-        self.count += n
-        metrics.IN_FLIGHT.set(self.count)
-        return True
+    def __init__(self, max_samples: int, max_bytes: int) -> None:
+        self.max_samples = max_samples
+        self.max_bytes = max_bytes
+        self.samples = 0
+        self.bytes = 0
+        self._lock = threading.Lock()
 
-    def release(self, n: int) -> None:
-        self.count -= n
-        metrics.IN_FLIGHT.set(self.count)
+    @property
+    def count(self) -> int:
+        return self.samples
+
+    def try_admit(self, samples: int, nbytes: int = 0) -> bool:
+        with self._lock:
+            if self.samples + samples > self.max_samples or self.bytes + nbytes > self.max_bytes:
+                return False
+            self.samples += samples
+            self.bytes += nbytes
+            self._publish()
+            return True
+
+    def release(self, samples: int, nbytes: int = 0) -> None:
+        with self._lock:
+            self.samples -= samples
+            self.bytes -= nbytes
+            self._publish()
+
+    def _publish(self) -> None:
+        metrics.IN_FLIGHT.set(self.samples)
+        metrics.IN_FLIGHT_BYTES.set(self.bytes)
+
+    def full(self, samples: int, nbytes: int) -> str:
+        return (
+            f"the queue is full: {self.samples} samples and {self.bytes} request bytes are queued or "
+            f"running and this call adds {samples} samples and {nbytes} bytes "
+            f"(max_queued_samples={self.max_samples}, max_queued_bytes={self.max_bytes}); retry later"
+        )
 
 
-class RewardService(pb_grpc.RewardServiceServicer):
+class Ticket:
+    """One call's share of the admission and its hold on the step ledger. Released once,
+    by whatever finishes last: the work (normally) or the queue (a call dropped before
+    its work started)."""
+
+    def __init__(self, admission: Admission) -> None:
+        self.admission = admission
+        self.holder = Reservation()
+        self.samples = 0
+        self.bytes = 0
+        self._released = False
+        self._lock = threading.Lock()
+
+    def admit(self, samples: int, nbytes: int) -> bool:
+        with self._lock:
+            if self._released or not self.admission.try_admit(samples, nbytes):
+                return False
+            self.samples += samples
+            self.bytes += nbytes
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            if self._released:
+                return
+            self._released = True
+            samples, nbytes, self.samples, self.bytes = self.samples, self.bytes, 0, 0
+        self.admission.release(samples, nbytes)
+
+
+class Refused(Exception):
+    """A call refused as a whole, with the gRPC code (and HTTP status) that says why."""
+
+    HTTP: ClassVar[dict[grpc.StatusCode, int]] = {
+        grpc.StatusCode.INVALID_ARGUMENT: 400,
+        grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+        grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+        grpc.StatusCode.CANCELLED: 499,
+        grpc.StatusCode.UNAVAILABLE: 503,
+        grpc.StatusCode.INTERNAL: 500,
+    }
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    @property
+    def http_status(self) -> int:
+        return self.HTTP.get(self.code, 500)
+
+
+def count_call(code: str, request_id: str, event: str | None = None, **fields: object) -> None:
+    """Every call that ends is counted by its gRPC code; those that did not score are logged."""
+    metrics.REQUESTS.labels(code).inc()
+    if event is not None:
+        log.info(json.dumps({"event": event, "request_id": request_id, "code": code, **fields}))
+
+
+class RewardService:
+    """The Score and ServerInfo calls. Requests arrive as bytes and are decoded on a batch
+    thread inside the admission's guard, so decoding neither blocks the event loop nor can
+    leak an admitted count, and a malformed message is INVALID_ARGUMENT."""
+
     def __init__(self, engine: Engine, cfg: config.ServerConfig) -> None:
         self.engine = engine
         self.cfg = cfg
-        self.admission = Admission(cfg.max_queued_samples)
+        self.admission = Admission(cfg.max_queued_samples, cfg.max_queued_bytes)
+        engine.ledger = GroupLedger(max_entries=cfg.ledger_max_groups)
         # Batches wait here for a thread; each thread runs one batch through the engine and
         # mostly waits (on worker processes, containers, the reward model's batcher), so there
         # are many: the batcher can only merge requests that have reached it.
         self.executor = ThreadPoolExecutor(max(64, 2 * cfg.workers), thread_name_prefix="verirl-batch")
+        self._specs: dict[bytes, RewardSpec | None] = {}
+        self._specs_lock = threading.Lock()
 
-    async def Score(self, request: pb.ScoreRequest, context: grpc.aio.ServicerContext) -> pb.ScoreResponse:
-        request_id = request.request_id or uuid.uuid4().hex[:12]
-        n = len(request.samples)
+    # ------------------------------------------------------------------ shared with HTTP
+
+    def deadline(self, requested_s: float | None) -> float:
+        return self.cfg.default_deadline_s if requested_s is None else requested_s
+
+    def spec(self, key: bytes, overrides: Callable[[], dict]) -> RewardSpec | None:
+        """The request's spec over the server's defaults, validated and built once per
+        distinct spec (a trainer sends the same one with every call)."""
+        with self._specs_lock:
+            if key in self._specs:
+                return self._specs[key]
+        try:
+            spec = self.cfg.spec_for(overrides())
+        except ContractError as error:
+            raise Refused(grpc.StatusCode.INVALID_ARGUMENT, f"invalid reward spec: {error}") from None
+        with self._specs_lock:
+            if len(self._specs) >= 64:
+                self._specs.clear()
+            self._specs[key] = spec
+        return spec
+
+    def admit_samples(self, ticket: Ticket, n: int) -> None:
         if n > self.cfg.max_batch_samples:
-            metrics.REQUESTS.labels("INVALID_ARGUMENT").inc()
-            await context.abort(
+            raise Refused(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"a batch of {n} samples exceeds max_batch_samples={self.cfg.max_batch_samples}; "
                 "split it (verirl.client does)",
             )
-        try:
-            spec = self.cfg.spec_for(spec_to_dict(request.spec) if request.HasField("spec") else {})
-        except ContractError as error:
-            metrics.REQUESTS.labels("INVALID_ARGUMENT").inc()
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"invalid reward spec: {error}")
-        step = request.step if request.HasField("step") else None
-        if not self.admission.try_admit(n):
-            metrics.REQUESTS.labels("RESOURCE_EXHAUSTED").inc()
-            await context.abort(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"the queue is full: {self.admission.count} samples are queued or running and this "
-                f"batch adds {n} (max_queued_samples={self.cfg.max_queued_samples}); retry later",
-            )
-        remaining = context.time_remaining()
-        budget = Budget(remaining)
-        items = [decode_sample(sample_to_dict(s), fallback_id=str(i)) for i, s in enumerate(request.samples)]
-        metrics.BATCH_SIZE.observe(n)
-        queued = time.perf_counter()
-        try:
-            results = await asyncio.get_running_loop().run_in_executor(
-                self.executor, self._score, items, budget, queued, spec, step
-            )
-        except asyncio.CancelledError:
-            budget.cancel()  # frees queued work; running tests stop at their next boundary
-            log.info(json.dumps({"event": "cancelled", "request_id": request_id, "samples": n}))
-            raise
-        finally:
-            self.admission.release(n)
+        if not ticket.admit(n, 0):
+            raise Refused(grpc.StatusCode.RESOURCE_EXHAUSTED, self.admission.full(n, 0))
+
+    def run(
+        self,
+        items: list[Sample | Result],
+        budget: Budget,
+        ticket: Ticket,
+        queued: float,
+        spec: RewardSpec | None,
+        step: int | None,
+    ) -> list[Result]:
+        """Score on a batch thread; a call that stopped before or during scoring is refused
+        (its client is gone or will get DEADLINE_EXCEEDED), never answered with partial work."""
+        started = time.perf_counter()
+        metrics.QUEUE_SECONDS.observe(started - queued)
+        metrics.BATCH_SIZE.observe(len(items))
+        if budget.stopped:
+            raise _stopped(budget, "before scoring began")
+        results = self.engine.score(items, budget=budget, spec=spec, step=step, holder=ticket.holder)
+        metrics.SCORE_SECONDS.observe(time.perf_counter() - started)
+        if budget.stopped:
+            raise _stopped(budget, "while scoring")
         for item, result in zip(items, results, strict=True):
             kind = item.kind.value if isinstance(item, Sample) else "invalid"
             metrics.SAMPLES.labels(kind, result.status.value).inc()
-        metrics.REQUESTS.labels("OK").inc()
+        return results
+
+    async def call(
+        self,
+        ticket: Ticket,
+        budget: Budget,
+        work: Callable[[], Any],
+        on_stop: Callable[[], None] | None = None,
+    ) -> Any:
+        """Run ``work`` on a batch thread. The ticket is released when the work has stopped
+        (or was dropped from the queue); if the caller goes away first, the budget is
+        cancelled so the work stops at its next chunk."""
+        future = self.executor.submit(work)
+        future.add_done_callback(lambda _: ticket.release())
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            budget.cancel()
+            self.engine.ledger.abort(ticket.holder)
+            if on_stop is not None:
+                on_stop()
+            raise
+        except BaseException:
+            self.engine.ledger.abort(ticket.holder)
+            raise
+
+    # ------------------------------------------------------------------ gRPC
+
+    async def Score(self, raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        request_id = _metadata_request_id(context)
+        ticket = Ticket(self.admission)
+        if not ticket.admit(0, len(raw)):
+            count_call("RESOURCE_EXHAUSTED", request_id, "rejected", bytes=len(raw))
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, self.admission.full(0, len(raw)))
+        remaining = context.time_remaining()
+        budget = Budget(self.deadline(remaining))
+        queued = time.perf_counter()
+        box: dict[str, Any] = {"request_id": request_id, "samples": 0}
+
+        def stopped() -> None:
+            code = "DEADLINE_EXCEEDED" if budget.remaining() <= 0 else "CANCELLED"
+            event = "expired" if code == "DEADLINE_EXCEEDED" else "cancelled"
+            count_call(code, box["request_id"], event, samples=box["samples"])
+
+        try:
+            response = await self.call(
+                ticket, budget, lambda: self._score(raw, budget, ticket, queued, box), stopped
+            )
+        except Refused as refused:
+            count_call(refused.code.name, box["request_id"], "refused", message=refused.message[:300])
+            await context.abort(refused.code, refused.message)
+        except Exception:
+            log.exception("Score failed (request_id %s)", box["request_id"])
+            count_call("INTERNAL", box["request_id"], "failed")
+            message = f"internal error (request_id {box['request_id']}); see the server log"
+            await context.abort(grpc.StatusCode.INTERNAL, message)
+        holder = ticket.holder
+        ledger = self.engine.ledger
+        context.add_done_callback(
+            lambda ctx: ledger.abort(holder) if ctx.cancelled() else ledger.commit(holder)
+        )
+        count_call("OK", box["request_id"])
         log.info(
             json.dumps(
                 {
                     "event": "scored",
-                    "request_id": request_id,
-                    "samples": n,
+                    "request_id": box["request_id"],
+                    "samples": box["samples"],
                     "seconds": round(time.perf_counter() - queued, 4),
                     "deadline_s": None if remaining is None else round(remaining, 3),
                 }
             )
         )
-        return pb.ScoreResponse(results=[result_to_proto(r) for r in results], request_id=request_id)
+        return response
 
-    def _score(
-        self, items: list, budget: Budget, queued: float, spec: RewardSpec | None, step: int | None
-    ) -> list:
-        started = time.perf_counter()
-        metrics.QUEUE_SECONDS.observe(started - queued)
-        results = self.engine.score(items, budget=budget, spec=spec, step=step)
-        metrics.SCORE_SECONDS.observe(time.perf_counter() - started)
-        return results
+    def _score(self, raw: bytes, budget: Budget, ticket: Ticket, queued: float, box: dict) -> bytes:
+        """Decode, admit, score, encode: all on the batch thread."""
+        try:
+            request = pb.ScoreRequest.FromString(raw)
+        except DecodeError as error:
+            raise Refused(grpc.StatusCode.INVALID_ARGUMENT, f"malformed ScoreRequest: {error}") from None
+        if request.request_id:
+            box["request_id"] = request.request_id[:200]
+        n = box["samples"] = len(request.samples)
+        self.admit_samples(ticket, n)
+        given = request.spec if request.HasField("spec") else None
+        key = b"" if given is None else given.SerializeToString(deterministic=True)
+        spec = self.spec(key, dict if given is None else functools.partial(spec_to_dict, given))
+        self._check_response_fits(request)
+        step = request.step if request.HasField("step") else None
+        items = [sample_from_proto(s, str(i)) for i, s in enumerate(request.samples)]
+        del request, given  # the dataclasses hold what is needed
+        results = self.run(items, budget, ticket, queued, spec, step)
+        return self._encode(results, box["request_id"])
 
-    async def ServerInfo(
-        self, request: pb.ServerInfoRequest, context: grpc.aio.ServicerContext
-    ) -> pb.ServerInfoResponse:
+    def _check_response_fits(self, request: pb.ScoreRequest) -> None:
+        """Refuse before scoring a batch whose response could not be sent: ids and
+        metadata come back whole, golds up to MAX_ECHO_CHARS."""
+        floor = 0
+        for sample in request.samples:
+            floor += RESULT_BYTES + len(sample.id)
+            if sample.HasField("metadata"):
+                floor += sample.metadata.ByteSize()
+            if sample.WhichOneof("reference") == "math":
+                floor += min(len(sample.math.answer), MAX_ECHO_CHARS)
+        if floor > self.cfg.max_message_bytes:
+            n = len(request.samples)
+            fit = max(1, n * self.cfg.max_message_bytes // floor // 2)
+            raise Refused(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"the response to these {n} samples would take at least {floor} bytes, over "
+                f"max_message_bytes={self.cfg.max_message_bytes}; send at most about {fit} per call",
+            )
+
+    def _encode(self, results: list[Result], request_id: str) -> bytes:
+        response = pb.ScoreResponse(request_id=request_id)
+        add = response.results.add
+        for result in results:
+            result_into(add(), result)
+        data = response.SerializeToString()
+        if len(data) <= self.cfg.max_message_bytes:
+            return data
+        # Too big to send: keep every reward and status, drop the details, say so.
+        note = f"details dropped: the response exceeded max_message_bytes={self.cfg.max_message_bytes}"
+        for message in response.results:
+            message.details.Clear()
+            message.details.update({"details_dropped": note})
+        data = response.SerializeToString()
+        if len(data) <= self.cfg.max_message_bytes:
+            return data
+        raise Refused(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            f"the response ({len(data)} bytes even without details) exceeds max_message_bytes="
+            f"{self.cfg.max_message_bytes}; send fewer samples per call",
+        )
+
+    async def ServerInfo(self, raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        try:
+            pb.ServerInfoRequest.FromString(raw)
+        except DecodeError as error:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed ServerInfoRequest: {error}")
         readiness = await asyncio.get_running_loop().run_in_executor(None, self.engine.readiness)
         from rewards.code import Maxima
         from sandbox.judge import Limits
@@ -162,7 +389,30 @@ class RewardService(pb_grpc.RewardServiceServicer):
             max_queued_samples=self.cfg.max_queued_samples,
             default_spec=spec_to_proto(self.cfg.default_spec) if self.cfg.reward is not None else None,
             reward_model=(self.cfg.model or {}).get("path", ""),
+        ).SerializeToString()
+
+    def handler(self) -> grpc.GenericRpcHandler:
+        """Both methods take and return bytes: (de)serialising is the service's own work."""
+        return grpc.method_handlers_generic_handler(
+            SERVICE,
+            {
+                "Score": grpc.unary_unary_rpc_method_handler(self.Score),
+                "ServerInfo": grpc.unary_unary_rpc_method_handler(self.ServerInfo),
+            },
         )
+
+
+def _stopped(budget: Budget, when: str) -> Refused:
+    if budget.cancelled:
+        return Refused(grpc.StatusCode.CANCELLED, f"the call was cancelled {when}")
+    return Refused(grpc.StatusCode.DEADLINE_EXCEEDED, f"the call's deadline passed {when}")
+
+
+def _metadata_request_id(context: grpc.aio.ServicerContext) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == "x-request-id" and isinstance(value, str) and value:
+            return value[:200]
+    return uuid.uuid4().hex[:12]
 
 
 # --------------------------------------------------------------------------- auth
@@ -185,12 +435,12 @@ class TokenAuth(grpc.aio.ServerInterceptor):
         given = dict(details.invocation_metadata or ()).get("authorization", "")
         if hmac.compare_digest(given.encode() if isinstance(given, str) else given, self.expected):
             return await continuation(details)
-        return _deny_handler()
+        return _deny_handler(details.method)
 
 
-def _deny_handler() -> grpc.RpcMethodHandler:
+def _deny_handler(method: str) -> grpc.RpcMethodHandler:
     async def deny(request: object, context: grpc.aio.ServicerContext) -> None:
-        metrics.REQUESTS.labels("UNAUTHENTICATED").inc()
+        count_call("UNAUTHENTICATED", _metadata_request_id(context), "unauthenticated", method=method)
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
 
     return grpc.unary_unary_rpc_method_handler(deny)
@@ -205,6 +455,7 @@ class Running:
     health: health.aio.HealthServicer
     service: RewardService
     port: int
+    http: HttpEndpoint | None = None
 
 
 def _credentials(cfg: config.ServerConfig) -> grpc.ServerCredentials | None:
@@ -230,7 +481,7 @@ async def start(engine: Engine, cfg: config.ServerConfig) -> Running:
     ]
     server = grpc.aio.server(interceptors=[TokenAuth(token)] if token else [], options=options)
     service = RewardService(engine, cfg)
-    pb_grpc.add_RewardServiceServicer_to_server(service, server)
+    server.add_generic_rpc_handlers((service.handler(),))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", SERVICE):
@@ -241,9 +492,15 @@ async def start(engine: Engine, cfg: config.ServerConfig) -> Running:
     credentials = _credentials(cfg)
     port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
     await server.start()
+    http = None
+    if cfg.http_port is not None:
+        from verirl.http import HttpEndpoint
+
+        http = HttpEndpoint(service, token)
+        await http.start(cfg.host, cfg.http_port)
     for name in ("", SERVICE):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return Running(server, health_servicer, service, port)
+    return Running(server, health_servicer, service, port, http)
 
 
 async def stop(running: Running, grace_s: float, notice_s: float = 0.0) -> None:
@@ -252,7 +509,8 @@ async def stop(running: Running, grace_s: float, notice_s: float = 0.0) -> None:
     for name in ("", SERVICE):
         await running.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     await asyncio.sleep(notice_s)
-    await running.server.stop(grace_s)
+    http_drained = running.http.stop(grace_s) if running.http else asyncio.sleep(0)
+    await asyncio.gather(running.server.stop(grace_s), http_drained)
     running.service.executor.shutdown(wait=False, cancel_futures=True)
 
 
@@ -288,17 +546,14 @@ async def serve(cfg: config.ServerConfig) -> int:
         from prometheus_client import start_http_server
 
         start_http_server(cfg.metrics_port, addr=cfg.host)
-    http = None
-    if cfg.http_port is not None:
-        from verirl.adapters.openrlhf import start_http
-
-        http = start_http(engine, cfg.host, cfg.http_port, cfg.resolved_token(), cfg.default_spec)
     running = await start(engine, cfg)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     log.info(json.dumps({"event": "serving", "address": f"{cfg.host}:{running.port}"}))
+    if running.http is not None:
+        print(f"verirl HTTP (OpenRLHF) on {cfg.host}:{running.http.port}", file=sys.stderr, flush=True)
     print(f"verirl serving on {cfg.host}:{running.port}", file=sys.stderr, flush=True)
     while not stopping.is_set():
         _update_pool_metrics(engine)
@@ -306,8 +561,6 @@ async def serve(cfg: config.ServerConfig) -> int:
             await asyncio.wait_for(stopping.wait(), timeout=5)
     log.info(json.dumps({"event": "draining", "grace_s": cfg.grace_s}))
     await stop(running, cfg.grace_s, cfg.drain_notice_s)
-    if http is not None:
-        http.shutdown()
     await loop.run_in_executor(None, engine.close)  # removes the containers
     log.info(json.dumps({"event": "stopped"}))
     return 0

@@ -5,31 +5,72 @@ and reads ``{"rewards": [...], "scores": [...], "extra_logs": {...}}``. ``query[
 prompt followed by the response; ``labels[i]`` is the gold answer (a math answer), or a
 JSON object ``{"kind": ..., "reference": {...}}`` for other kinds. The endpoint scores
 with the server's engine and its default reward spec, so results equal the gRPC ones.
+This module is the conversion; :mod:`verirl.http` serves it under the gRPC limits.
+
+Example:
+    >>> [s.reference.answer for s in to_samples({"query": ["Q: A: \\\\boxed{4}"], "labels": ["4"]})]
+    ['4']
+    >>> to_samples({"query": "not a list"})
+    Traceback (most recent call last):
+    ...
+    ValueError: 'query' must be a list of strings, got str
 """
 
 from __future__ import annotations
 
-import hmac
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from rewards.compose import RewardSpec
 from rewards.engine import Engine
-from rewards.schema import Status, decode_sample
+from rewards.schema import Result, Sample, decode_sample
 
 
-def to_samples(body: dict[str, Any]) -> list:
-    queries, prompts = body.get("query") or [], body.get("prompts") or []
-    labels = body.get("labels") or [None] * len(queries)
-    if not isinstance(queries, list) or len(labels) != len(queries):
-        raise ValueError("'query' must be a list and 'labels' must have one entry per query")
-    items = []
+def _type(value: Any) -> str:
+    return type(value).__name__
+
+
+def query_count(body: Any) -> int:
+    """How many samples the body holds (checked against the batch limit before decoding)."""
+    if not isinstance(body, dict):
+        raise ValueError(f"the body must be a JSON object, got {_type(body)}")
+    queries = body.get("query")
+    if not isinstance(queries, list):
+        raise ValueError(f"'query' must be a list of strings, got {_type(queries)}")
+    return len(queries)
+
+
+def to_samples(body: Any) -> list[Sample | Result]:
+    """The body's samples; raises ``ValueError`` naming the field for a malformed body
+    (the endpoint answers 400 with the message). A label that names a bad reference is
+    that sample's ``invalid_input``, not the batch's."""
+    query_count(body)
+    unknown = sorted(set(body) - {"query", "prompts", "labels"})
+    if unknown:
+        raise ValueError(f"unknown field {unknown[0]!r} (known: query, prompts, labels)")
+    queries = body["query"]
+    prompts = body.get("prompts") or []
+    labels = body.get("labels")
+    if labels is None:
+        labels = [None] * len(queries)
+    for name, values in (("prompts", prompts), ("labels", labels)):
+        if not isinstance(values, list):
+            raise ValueError(f"'{name}' must be a list, got {_type(values)}")
+    if len(labels) != len(queries):
+        raise ValueError(f"'labels' has {len(labels)} entries for {len(queries)} queries; give one per query")
+    if len(prompts) > len(queries):
+        raise ValueError(f"'prompts' has {len(prompts)} entries for {len(queries)} queries")
+    items: list[Sample | Result] = []
     for i, query in enumerate(queries):
+        if not isinstance(query, str):
+            raise ValueError(f"'query[{i}]' must be a string, got {_type(query)}")
         prompt = prompts[i] if i < len(prompts) else ""
-        response = query[len(prompt) :] if prompt and query.startswith(prompt) else query
+        if not isinstance(prompt, str):
+            raise ValueError(f"'prompts[{i}]' must be a string, got {_type(prompt)}")
         label = labels[i]
+        if label is not None and not isinstance(label, str | dict):
+            raise ValueError(f"'labels[{i}]' must be a string or an object, got {_type(label)}")
+        response = query[len(prompt) :] if prompt and query.startswith(prompt) else query
         obj: dict[str, Any] = {"id": str(i), "response": response}
         if prompt:
             obj["prompt"] = prompt
@@ -54,8 +95,8 @@ def _json_object(label: Any) -> dict | None:
     return None
 
 
-def score(engine: Engine, body: dict[str, Any], spec: RewardSpec | None = None) -> dict[str, Any]:
-    results = engine.score(to_samples(body), spec=spec)
+def reply(results: list[Result]) -> dict[str, Any]:
+    """OpenRLHF's reply shape."""
     counts: dict[str, int] = {}
     for r in results:
         counts[r.status.value] = counts.get(r.status.value, 0) + 1
@@ -71,36 +112,6 @@ def score(engine: Engine, body: dict[str, Any], spec: RewardSpec | None = None) 
     }
 
 
-def start_http(
-    engine: Engine, host: str, port: int, token: str | None, spec: RewardSpec | None = None
-) -> ThreadingHTTPServer:
-    expected = f"Bearer {token}".encode() if token else None
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            if expected and not hmac.compare_digest(self.headers.get("Authorization", "").encode(), expected):
-                return self._send(401, {"error": "missing or wrong bearer token"})
-            try:
-                length = int(self.headers.get("Content-Length", "0"))
-                body = json.loads(self.rfile.read(length) or b"{}")
-                if not isinstance(body, dict):
-                    raise ValueError("the body must be a JSON object")
-                reply = score(engine, body, spec)
-            except ValueError as error:
-                return self._send(400, {"error": str(error), "status": Status.INVALID_INPUT.value})
-            return self._send(200, reply)
-
-        def _send(self, code: int, payload: dict) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True, name="verirl-http").start()
-    return server
+def score(engine: Engine, body: dict[str, Any], spec: RewardSpec | None = None) -> dict[str, Any]:
+    """Score a body in-process (no server, no limits)."""
+    return reply(engine.score(to_samples(body), spec=spec))
