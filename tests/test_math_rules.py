@@ -127,7 +127,8 @@ def test_pathological_inputs_return_within_the_budget_and_the_worker_lives_on():
         result = grade(response, "2", budget_s=1.0)
         elapsed = time.monotonic() - start
         assert elapsed < 10, (response[:60], elapsed)  # 1 s budget + generous slack for CI
-        assert result.status in (Status.WRONG, Status.TIMEOUT, Status.NO_ANSWER), result
+        # An over-long answer is output_limit (it used to be cut to a prefix and graded).
+        assert result.status in (Status.WRONG, Status.TIMEOUT, Status.NO_ANSWER, Status.OUTPUT_LIMIT)
         assert not result.correct
     assert grade(r"\boxed{\sqrt{4}}", "2").correct  # the pool still works
 

@@ -25,11 +25,10 @@ from fractions import Fraction
 import sympy
 
 from rewards.math.numbers import Number
-from rewards.math.parse import Items, Sym, Text, Unparsed, Value, as_expr, interval_of
+from rewards.math.parse import Items, Named, Sym, Text, Unparsed, Value, as_expr, interval_of
 
 MIN_SIGNIFICANT = 6
-_NUMERIC_DIGITS = 50  # evaluation precision when comparing non-rational numbers
-_IDENTITY_POINTS = 5  # random points at which symbolic expressions must agree
+_NUMERIC_DIGITS = 50  # evaluation precision for the decimal precision rule
 
 
 # --------------------------------------------------------------------------- numbers
@@ -99,43 +98,107 @@ def compare_numbers(gold: Value, pred: Value) -> str | None:
 # --------------------------------------------------------------------------- expressions
 
 
-def _is_zero_numerically(diff: sympy.Expr, scale: sympy.Expr) -> bool:
-    value = sympy.N(diff, _NUMERIC_DIGITS)
-    size = abs(sympy.N(scale, 15))
-    if not size.is_finite:
-        size = sympy.Integer(1)
-    if not value.is_number:
-        return False
-    tolerance = sympy.Float(10) ** (-(_NUMERIC_DIGITS - 10)) * max(1, size)
+_MAXN = 600  # working digits evalf may reach while resolving a cancellation
+_POINTS = 4  # random points at which non-rational expressions must agree
+_POINT_TRIES = 16  # points tried to find that many where both sides are defined
+_MAX_EXACT_EXPONENT = 64  # larger integer powers skip exact expansion (it would explode)
+# Unpredictable points: a fixed seed lets a policy build an expression that vanishes
+# exactly where it is checked (sin(360360πx) at denominators ≤ 13).
+_RNG = random.SystemRandom()
+
+
+def undefined(expr: sympy.Basic) -> bool:
+    """Whether the value is undefined (a division by zero, 0·∞, …): it equals nothing."""
+    return bool(expr.has(sympy.zoo, sympy.nan))
+
+
+def is_zero(value: sympy.Expr) -> bool | None:
+    """Whether a constant is exactly zero: exact when sympy already reduced it, else by
+    evalf's adaptive precision, which raises its working precision (up to ``_MAXN``
+    digits) until it has 30 correct digits of the value itself. A nonzero value comes back
+    with full precision however small it is (e^{-100} is not 0): there is no tolerance,
+    only a value evalf cannot tell from zero after ``_MAXN`` digits of cancellation.
+    None when the value is not a number."""
+    if value.is_Rational:
+        return value == 0
+    if undefined(value):
+        return None
     try:
-        return bool(abs(value) <= tolerance)
-    except TypeError:  # nan or an unevaluated comparison
+        approx = value.evalf(30, maxn=_MAXN)
+    except (ValueError, TypeError, ArithmeticError, RecursionError):
+        return None
+    if not approx.is_number:
+        return None
+    for part in approx.as_real_imag():
+        if part == 0:
+            continue
+        if not isinstance(part, sympy.Float) or not part.is_finite:
+            return None
+        if part._prec > 1:  # a real digit: nonzero
+            return False
+    return True
+
+
+def _random_point(free: list[sympy.Symbol]) -> dict[sympy.Symbol, sympy.Rational]:
+    return {s: sympy.Rational(_RNG.randint(-(10**7), 10**7), _RNG.randint(10**5, 10**6)) for s in free}
+
+
+def _exact_rational_zero(diff: sympy.Expr, free: list[sympy.Symbol]) -> bool | None:
+    """For a rational function of the variables: zero exactly when every coefficient of
+    its numerator is zero. None when the expression is not one (or too big to expand)."""
+    if not diff.is_rational_function(*free):
+        return None
+    for power in diff.atoms(sympy.Pow):
+        exponent = power.exp
+        if exponent.is_Integer and abs(int(exponent)) > _MAX_EXACT_EXPONENT:
+            return None
+    numerator = sympy.expand(sympy.numer(sympy.together(diff)))
+    if numerator == 0:
+        return True
+    try:
+        coefficients = sympy.Poly(numerator, *free).coeffs()
+    except (sympy.PolynomialError, sympy.GeneratorsNeeded, ValueError, TypeError):
+        return None
+    verdicts = [is_zero(c) for c in coefficients]
+    if any(v is False for v in verdicts):
         return False
+    return True if all(verdicts) else None
 
 
 def _expressions(gold: sympy.Expr, pred: sympy.Expr) -> bool:
-    """Expressions are equal when their difference is zero: exactly once sympy has
-    evaluated it, or to 40 digits (constants) or at several random rational points
-    evaluated to 50 digits (expressions with variables)."""
+    """Expressions are equal when their difference is zero: exactly when sympy reduces it
+    or when it is a rational function of its variables (coefficients compared), else at
+    several unpredictable random points, each compared exactly (:func:`is_zero`). An
+    undefined value equals nothing, and points where a side is undefined do not count."""
+    if undefined(gold) or undefined(pred):
+        return False
     if gold == pred:
         return True
     diff = gold - pred
     if diff == 0:
         return True
+    if undefined(diff):
+        return False
     free = sorted(diff.free_symbols, key=str)
     if not free:
-        return _is_zero_numerically(diff, gold)
-    rng = random.Random(0)
-    for _ in range(_IDENTITY_POINTS):
-        point = {s: sympy.Rational(rng.randint(-97, 97), rng.randint(1, 13)) for s in free}
-        value = diff.xreplace(point)
-        if value.has(sympy.zoo, sympy.nan):
-            continue  # a pole of the expression; other points decide
-        if not _is_zero_numerically(value, gold.xreplace(point)):
+        return is_zero(diff) is True
+    exact = _exact_rational_zero(diff, free)
+    if exact is not None:
+        return exact
+    agreed = 0
+    for _ in range(_POINT_TRIES):
+        point = _random_point(free)
+        if undefined(gold.xreplace(point)) or undefined(pred.xreplace(point)):
+            continue
+        verdict = is_zero(diff.xreplace(point))
+        if verdict is None:
+            continue
+        if not verdict:
             return False
-    # Agreement at every point to ~40 digits: an identity (sin²x+cos²x = 1) for any
-    # answer a model writes; far cheaper than sympy.simplify, which can take seconds.
-    return True
+        agreed += 1
+        if agreed == _POINTS:
+            return True
+    return False  # too few points where both sides are defined to call it an identity
 
 
 def _exprs(gold: Value, pred: Value) -> str | None:
@@ -168,23 +231,9 @@ def _assignment_value(value: Value) -> Value | None:
     return None
 
 
-def _ratios(numerator: sympy.Expr, denominator: sympy.Expr) -> list[sympy.Expr]:
-    """numerator/denominator at random rational points (poles skipped), to 50 digits."""
-    free = sorted(numerator.free_symbols | denominator.free_symbols, key=str)
-    rng = random.Random(0)
-    values = []
-    for _ in range(_IDENTITY_POINTS):
-        point = {s: sympy.Rational(rng.randint(-97, 97), rng.randint(1, 13)) for s in free}
-        d = denominator.xreplace(point)
-        if d == 0 or d.has(sympy.zoo, sympy.nan):
-            continue
-        values.append(sympy.N(numerator.xreplace(point) / d, _NUMERIC_DIGITS))
-    return values
-
-
 def _equations(gold: Value, pred: Value) -> str | None:
-    """``y=2x+3`` ≡ ``2x-y+3=0``: the sides' differences are proportional (a constant,
-    nonzero ratio at every random point)."""
+    """``y=2x+3`` ≡ ``2x-y+3=0``: the sides' differences are proportional, i.e. their
+    ratio is a nonzero constant (``gold_diff - c·pred_diff`` is identically zero)."""
     if not (isinstance(gold, Sym) and isinstance(pred, Sym)):
         return None
     g, p = gold.expr, pred.expr
@@ -193,14 +242,27 @@ def _equations(gold: Value, pred: Value) -> str | None:
     if not all(isinstance(side, sympy.Expr) for side in (*g.args, *p.args)):
         return None
     dg, dp = sympy.expand(g.lhs - g.rhs), sympy.expand(p.lhs - p.rhs)
+    if undefined(dg) or undefined(dp):
+        return "unequal_equations"
     if dg == 0 or dp == 0:
         return "equations" if dg == dp else "unequal_equations"
-    ratios = _ratios(dg, dp)
-    if not ratios or not all(r.is_number and r.is_finite for r in ratios):
+    if dg.free_symbols != dp.free_symbols:
         return "unequal_equations"
-    first = ratios[0]
-    same = first != 0 and all(_is_zero_numerically(r - first, first) for r in ratios[1:])
-    return "equations" if same else "unequal_equations"
+    ratio = sympy.cancel(sympy.together(dg / dp))
+    if not ratio.free_symbols:
+        nonzero = is_zero(ratio) is False and not undefined(ratio)
+        return "equations" if nonzero else "unequal_equations"
+    # Not a constant after cancelling: the ratio at one random point is the candidate c.
+    for _ in range(_POINT_TRIES):
+        point = _random_point(sorted(dp.free_symbols, key=str))
+        d = dp.xreplace(point)
+        if is_zero(d) is not False:
+            continue
+        c = dg.xreplace(point) / d
+        if is_zero(c) is not False:
+            return "unequal_equations"
+        return "equations" if _expressions(dg, c * dp) else "unequal_equations"
+    return "unequal_equations"
 
 
 # --------------------------------------------------------------------------- sets
@@ -223,7 +285,10 @@ def _relation_set(expr: sympy.Basic) -> sympy.Set | None:
         parts = [_relation_set(arg) for arg in expr.args]
         if any(p is None for p in parts):
             return None
-        return sympy.Intersection(*parts)
+        both = sympy.Intersection(*parts)
+        # "x > 3 and x < 1" is empty; two such would be equal. A degenerate reading
+        # compares as nothing (GUIDE §10).
+        return both if isinstance(both, sympy.Interval) else None
     if type(expr) not in _OPEN:
         return None
     lhs, rhs = expr.args
@@ -258,9 +323,10 @@ def _as_set(value: Value) -> sympy.Set | None:
         free = expr.free_symbols
         if len(free) == 1:
             try:
-                return expr.as_set()
+                solved = expr.as_set()
             except (NotImplementedError, TypeError, ValueError):
                 return None
+            return None if solved is sympy.S.EmptySet else solved
     return None
 
 
@@ -318,6 +384,27 @@ def _matrix_items(value: Value) -> list[Value] | None:
     return None
 
 
+def _names(items: list[Value]) -> list[str] | None:
+    names = [v.name for v in items if isinstance(v, Named)]
+    return names if len(names) == len(items) else None
+
+
+def _by_name(golds: list[Value], preds: list[Value]) -> tuple[list[Value], list[Value]]:
+    """Items labelled with distinct names line up by name: ``y = 3, x = 2`` answers the
+    tuple ``(2, 3)`` as ``(x, y)``, and ``y = 2, x = 3`` does not. A name is never just
+    dropped when the other side names its items differently."""
+    gold_names, pred_names = _names(golds), _names(preds)
+    distinct = [n is not None and len(set(n)) == len(n) for n in (gold_names, pred_names)]
+    if gold_names and pred_names and all(distinct):
+        if set(gold_names) != set(pred_names):
+            return golds, []  # different names: never equal (length differs)
+        by_name = {v.name: v for v in preds if isinstance(v, Named)}
+        return golds, [by_name[n] for n in gold_names]
+    if pred_names and distinct[1] and not gold_names:
+        return golds, sorted(preds, key=lambda v: v.name if isinstance(v, Named) else "")
+    return golds, preds
+
+
 def _collections(gold: Value, pred: Value) -> str | None:
     if isinstance(gold, Sym) and isinstance(pred, Sym):
         g, p = gold.expr, pred.expr
@@ -340,6 +427,11 @@ def _collections(gold: Value, pred: Value) -> str | None:
     both_items = isinstance(gold, Items) and isinstance(pred, Items)
     if both_items and gold.ordered != pred.ordered and "{}" in (gold.brackets, pred.brackets):
         return "unequal_collections"  # a set never equals a tuple
+    if both_items and gold.ordered and pred.ordered and gold.brackets != pred.brackets:
+        return "unequal_collections"  # (3, 1) is a point, [3, 1] is not
+    gi, pi = _by_name(list(gi), list(pi))
+    if _names(list(gi)) and not any(isinstance(v, Named) for v in pi):
+        ordered = True  # "AB=4, CD=5" answered "4, 5": in the gold's order, not "5, 4"
     if ordered:
         same = len(gi) == len(pi) and all(equal(a, b) for a, b in zip(gi, pi, strict=True))
         return "ordered_items" if same else "unequal_collections"
@@ -372,8 +464,24 @@ _RULES: tuple[Callable[[Value, Value], str | None], ...] = (
 )
 
 
+def _named(gold: Value, pred: Value) -> str | None:
+    """A labelled item (``x = 3`` inside a list) against another: the names must agree
+    when both have one; an unlabelled side compares with the value."""
+    if not isinstance(gold, Named) and not isinstance(pred, Named):
+        return None
+    if isinstance(gold, Named) and isinstance(pred, Named) and gold.name != pred.name:
+        return "unequal_names"
+    verdict = decide(
+        gold.value if isinstance(gold, Named) else gold, pred.value if isinstance(pred, Named) else pred
+    )
+    return verdict if verdict.startswith("unequal") or verdict == "no_rule" else "named"
+
+
 def decide(gold: Value, pred: Value) -> str:
     """The name of the rule that decided; rules named ``unequal_…`` mean not equal."""
+    named = _named(gold, pred)
+    if named is not None:
+        return named
     for rule in _RULES:
         verdict = rule(gold, pred)
         if verdict is not None:
@@ -384,7 +492,7 @@ def decide(gold: Value, pred: Value) -> str:
             verdict = decide(value, other) if side is gold else decide(other, value)
             return verdict if verdict.startswith("unequal") or verdict == "no_rule" else "assignment"
     if isinstance(gold, Sym) and isinstance(pred, Sym) and gold.expr == pred.expr:
-        return "structural"
+        return "unequal_undefined" if undefined(gold.expr) else "structural"
     return "no_rule"
 
 

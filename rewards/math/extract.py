@@ -4,14 +4,19 @@ Rules, in priority order (the first that finds something decides):
 
 1. ``boxed``: the last ``\\boxed{…}`` / ``\\fbox{…}`` with balanced braces. A
    self-correction ("\\boxed{1} … wait … \\boxed{2}") is decided by the last box, never
-   merged into a set.
+   merged into a set. Boxes joined only by "or" are a hedge and no answer; boxes joined
+   by "and" or a comma are one list answer.
 2. ``answer_phrase``: the last "final answer is", "the answer is", "Answer:" …, followed
    by ``$…$``, ``\\(…\\)``, ``\\[…\\]``, a **bold** span or the rest of the sentence. This
    beats later numbers, so "The answer is $5$. Check: $5+1=6$" gives 5.
 3. ``bold``: the last short **bold** span that is not a heading.
-4. ``last_number``: the last number in the response, only when nothing above exists.
+4. ``last_math`` / ``last_number``: whichever comes later of the last math span
+   (``$…$``, ``$$…$$``, ``\\(…\\)``, ``\\[…\\]``) and the last number standing as a token
+   of its own (never a digit out of a word or a LaTeX expression). Only when the sentence
+   around it neither denies it ("not 5") nor lists it among others ("1, 2 or 5").
 
-Every rule is a linear scan, so a 200 KB response costs milliseconds.
+Boxes inside fenced code blocks do not count. Every rule is a linear scan, so a 200 KB
+response (or 8,000 unclosed ``\\boxed{``) costs milliseconds.
 """
 
 from __future__ import annotations
@@ -19,23 +24,61 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+MAX_ANSWER = 1000  # characters, or twice the gold's length when that is more
+
 
 @dataclass(frozen=True, slots=True)
 class Extraction:
     text: str
     rule: str  # which rule above found it
+    # Why the text is not an answer to grade: a hedge, or over the length limit. None
+    # when it is one.
+    refused: str | None = None
+    too_long: bool = False
 
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\b")
+_UNCLOSED_BOX = re.compile(r"\\boxed\{\s*(-?\d+(?:\.\d+)?)\s*$")
 _ANSWER_PHRASE = re.compile(
-    r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|:|=|would\s+be|will\s+be)\s*:?",
+    r"(?:final\s+answer|the\s+answer|answer)\s*(?:\*\*)?\s*(?:is|:|=|would\s+be|will\s+be)\s*:?",
     re.IGNORECASE,
 )
 _DELIMITED = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"), ("**", "**"))
+_MATH_DELIMITERS = (("$$", "$$"), ("\\[", "\\]"), ("\\(", "\\)"), ("$", "$"))
 _BOLD = re.compile(r"\*\*([^*\n]{1,80})\*\*")
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
-_SENTENCE_END = re.compile(r"\.(?:\s|$)|\n")
-_MAX_ANSWER = 1000  # characters; longer "answers" are prose, not answers
+# A number standing alone: no letter, digit, backslash, brace, ^ or _ touching it.
+_NUMBER = re.compile(r"(?<![\w.\\^_{}])-?\d+(?:,\d{3})*(?:\.\d+)?(?:/\d+)?(?![\w^_{}]|\.\d)")
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
+_FENCE = re.compile(r"^[ \t]*```", re.MULTILINE)
+_HEDGE_GAP = re.compile(r"(?:,?\s*(?:or|or maybe|or possibly|or perhaps|either))", re.IGNORECASE)
+_LIST_GAP = re.compile(r"(?:,|,?\s*and|&|;)", re.IGNORECASE)
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|cannot|isn't|aren't|wasn't|can't|won't|unlikely|maybe|perhaps|possibly|"
+    r"possible|either|options?|choices?|candidates?|guess)\b|n't\b",
+    re.IGNORECASE,
+)
+_LIST_BEFORE = re.compile(r"(?:,|\bor|\band|/)\s*$", re.IGNORECASE)
+_CUE = re.compile(r"(?:\s(?:is|are|be|equals|was)\s|=|:)", re.IGNORECASE)
+_PROSE_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def matching_braces(text: str) -> dict[int, int]:
+    """Index of every ``{`` that closes → index of its ``}``, in one pass. ``\\{`` and
+    ``\\}`` do not count. Unclosed braces are absent."""
+    closes: dict[int, int] = {}
+    stack: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == "{":
+            stack.append(i)
+        elif char == "}" and stack:
+            closes[stack.pop()] = i
+        i += 1
+    return closes
 
 
 def balanced_group(text: str, start: int) -> tuple[str, int] | None:
@@ -58,19 +101,77 @@ def balanced_group(text: str, start: int) -> tuple[str, int] | None:
     return None
 
 
-def _boxed(response: str) -> str | None:
-    for match in reversed(list(_BOX.finditer(response))):
-        rest = response[match.end() :]
-        stripped = rest.lstrip()
-        if stripped.startswith("{"):
-            group = balanced_group(stripped, 0)
-            if group is not None and group[0].strip():
-                return group[0].strip()
-        elif rest[:1] == " ":  # "\boxed 5": one token
-            token = re.match(r"[^\s$]+", stripped)
+def _mask_code(response: str) -> str:
+    """Fenced code blocks become spaces (same length, so offsets hold): a box in a code
+    comment is not an answer. An unclosed fence runs to the end."""
+    fences = [m.start() for m in _FENCE.finditer(response)]
+    if not fences:
+        return response
+    pieces, pos = [], 0
+    for opening, closing in zip(fences[::2], [*fences[1::2], len(response)], strict=False):
+        end = response.find("\n", closing) if closing < len(response) else len(response)
+        end = len(response) if end < 0 else end
+        pieces.append(response[pos:opening])
+        pieces.append(" " * (end - opening))
+        pos = end
+    pieces.append(response[pos:])
+    return "".join(pieces)
+
+
+def _boxes(response: str) -> list[tuple[int, int, str]]:
+    """(start, end, contents) of every outermost box with contents, in order."""
+    closes = None
+    boxes: list[tuple[int, int, str]] = []
+    for match in _BOX.finditer(response):
+        if boxes and match.start() < boxes[-1][1]:
+            continue  # nested in the previous box
+        i = match.end()
+        while i < len(response) and response[i] in " \t":
+            i += 1
+        if i < len(response) and response[i] == "{":
+            if closes is None:
+                closes = matching_braces(response)
+            close = closes.get(i)
+            if close is not None and response[i + 1 : close].strip():
+                boxes.append((match.start(), close + 1, response[i + 1 : close].strip()))
+        elif i > match.end():  # "\boxed 5": one token
+            token = re.match(r"[^\s$]+", response[i : i + 200])
             if token:
-                return token.group(0)
-    return None
+                boxes.append((match.start(), i + token.end(), token.group(0)))
+    return boxes
+
+
+def _gap(text: str) -> str:
+    """The words between two boxes, without math delimiters, spacing or punctuation."""
+    text = re.sub(r"\$|\\[()\[\]]|\\[,;:! ]|\\quad", " ", text)
+    return " ".join(text.split()).strip(" .")
+
+
+def _boxed(response: str) -> Extraction | None:
+    boxes = _boxes(response)
+    if not boxes:
+        # A response cut off inside its last box, "\boxed{3": a plain number still counts.
+        cut = _UNCLOSED_BOX.search(response[-200:])
+        return Extraction(cut.group(1), "boxed_unclosed") if cut else None
+    run = [boxes[-1]]
+    joined_by = None
+    for box in reversed(boxes[:-1]):
+        gap = _gap(response[box[1] : run[0][0]])
+        if len(gap) > 40:
+            break
+        if _HEDGE_GAP.fullmatch(gap):
+            joined_by = "or"
+        elif _LIST_GAP.fullmatch(gap) and joined_by in (None, "and"):
+            joined_by = "and"
+        else:
+            break
+        run.insert(0, box)
+    if joined_by == "or":
+        text = " or ".join(b[2] for b in run)
+        return Extraction(text, "boxed", refused="several boxed answers offered as alternatives")
+    if joined_by == "and":
+        return Extraction(", ".join(b[2] for b in run), "boxed")
+    return Extraction(run[-1][2], "boxed")
 
 
 def _find_unescaped(text: str, token: str, start: int) -> int:
@@ -81,66 +182,172 @@ def _find_unescaped(text: str, token: str, start: int) -> int:
     return index
 
 
+def math_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, contents) of every math span, left to right, in linear time: once a
+    delimiter has no closing after some point, later openings of it are not searched."""
+    spans: list[tuple[int, int, str]] = []
+    dead: set[str] = set()
+    next_open: dict[str, int] = {}
+    pos = 0
+    while True:
+        best = None
+        for opening, closing in _MATH_DELIMITERS:
+            if opening in dead:
+                continue
+            cached = next_open.get(opening, -1)
+            if cached < pos:
+                cached = _find_unescaped(text, opening, pos)
+                next_open[opening] = cached if cached >= 0 else len(text) + 1
+                if cached < 0:
+                    dead.add(opening)
+                    continue
+            if best is None or cached < best[0] or (cached == best[0] and len(opening) > len(best[1])):
+                best = (cached, opening, closing)
+        if best is None:
+            return spans
+        start, opening, closing = best
+        end = _find_unescaped(text, closing, start + len(opening))
+        if opening == "$" and end == start + 1:  # "$$" that is not a display opening
+            pos = start + 1
+            continue
+        if end < 0:
+            dead.add(opening)
+            if opening == "$$":
+                pos = start  # a lone "$$" may still hold single-dollar spans
+                next_open.pop("$", None)
+            continue
+        spans.append((start, end + len(closing), text[start + len(opening) : end].strip()))
+        pos = end + len(closing)
+
+
+def _sentence_around(text: str, start: int, end: int) -> tuple[str, str]:
+    """The text of the sentence before ``start`` and after ``end`` (to its end)."""
+    window = text[max(0, start - 300) : start]
+    cut = max((m.end() for m in _SENTENCE_END.finditer(window)), default=0)
+    after = text[end : end + 300]
+    stop = _SENTENCE_END.search(after)
+    return window[cut:], after[: stop.start()] if stop else after
+
+
+def _plain_sentence(before: str, after: str) -> bool:
+    """The candidate is asserted: no denial, hedge or list around it, nothing after it."""
+    if _NEGATION.search(before) or _NEGATION.search(after):
+        return False
+    if _LIST_BEFORE.search(before):
+        return False
+    return not after.strip(" \t*_)]:;,.!") or not re.search(r"\w", after)
+
+
 def _after_phrase(rest: str) -> str | None:
-    rest = rest.lstrip(" \t:*")
+    rest = rest.lstrip(" \t\n:*")
     for opening, closing in _DELIMITED:
         if rest.startswith(opening):
             end = _find_unescaped(rest, closing, len(opening))
             if end > len(opening):
                 return rest[len(opening) : end].strip()
-    end = _SENTENCE_END.search(rest)
-    answer = (rest[: end.start()] if end else rest).strip().rstrip(".").strip()
-    return answer or None
+    stop = _SENTENCE_END.search(rest)
+    sentence = (rest[: stop.start()] if stop else rest).strip()
+    if not sentence or sentence.endswith(":"):
+        # "The final answer is given below:\n\\[ 5 \\]": the display block after it.
+        after = rest[len(sentence) :].lstrip(" \t\n:")
+        for opening, closing in _MATH_DELIMITERS:
+            if after.startswith(opening):
+                end = _find_unescaped(after, closing, len(opening))
+                return after[len(opening) : end].strip() if end > len(opening) else None
+        return None
+    sentence = sentence.strip("* ").rstrip(".").strip("* ")
+    spans = math_spans(sentence)
+    outside = sentence
+    for start, end, _ in reversed(spans):
+        outside = outside[:start] + " " + outside[end:]
+    if not _PROSE_WORD.search(outside):
+        return sentence  # "5 cm", "x = 1 or x = 2": all of it
+    # Prose: "The largest $n$ is 34", "therefore $\frac12$": what follows the last cue,
+    # or the last math span.
+    cues = list(_CUE.finditer(outside))
+    if cues:
+        tail = sentence[cues[-1].end() :].strip()
+        if tail and not _NEGATION.search(tail):
+            return _strip_math(tail)
+    if spans and not _NEGATION.search(outside):
+        return spans[-1][2]
+    return sentence
 
 
-def _answer_phrase(response: str) -> str | None:
-    for match in reversed(list(_ANSWER_PHRASE.finditer(response))):
-        answer = _after_phrase(response[match.end() : match.end() + _MAX_ANSWER])
+def _strip_math(text: str) -> str:
+    spans = math_spans(text)
+    if len(spans) == 1 and not text[: spans[0][0]].strip() and not text[spans[0][1] :].strip():
+        return spans[0][2]
+    return text
+
+
+def _answer_phrase(response: str) -> Extraction | None:
+    # The last few phrases only: "The answer is " repeated 10,000 times costs no more.
+    for match in reversed(list(_ANSWER_PHRASE.finditer(response))[-8:]):
+        answer = _after_phrase(response[match.end() : match.end() + 4 * MAX_ANSWER])
         if answer:
-            return answer
+            return Extraction(answer.strip("* "), "answer_phrase")
     return None
 
 
-def _bold(response: str) -> str | None:
+def _bold(response: str) -> Extraction | None:
     for match in reversed(list(_BOLD.finditer(response))):
         text = match.group(1).strip()
         if text and not text.endswith(":") and not text.lower().startswith("step"):
-            return text
+            return Extraction(text, "bold")
     return None
 
 
-def _last_number(response: str) -> str | None:
-    last = None
-    for last in _NUMBER.finditer(response):  # noqa: B007 - we want the final match
+def _last_math_or_number(response: str) -> Extraction | None:
+    spans = math_spans(response)
+    outside = response
+    if spans:
+        pieces, pos = [], 0
+        for start, end, _ in spans:
+            pieces.append(response[pos:start])
+            pieces.append(" " * (end - start))
+            pos = end
+        pieces.append(response[pos:])
+        outside = "".join(pieces)
+    number = None
+    for number in _NUMBER.finditer(outside):  # noqa: B007 - we want the final match
         pass
-    return last.group(0).rstrip(",") if last else None
+    span = spans[-1] if spans else None
+    if number is not None and (span is None or number.start() > span[0]):
+        start, end, text, rule = number.start(), number.end(), number.group(0), "last_number"
+    elif span is not None and span[2]:
+        start, end, text, rule = span[0], span[1], span[2], "last_math"
+    else:
+        return None
+    before, after = _sentence_around(response, start, end)
+    if not _plain_sentence(before, after):
+        return Extraction(text, rule, refused="the last number is denied, hedged or one of a list")
+    return Extraction(text, rule)
 
 
-_RULES = (
-    ("boxed", _boxed),
-    ("answer_phrase", _answer_phrase),
-    ("bold", _bold),
-    ("last_number", _last_number),
-)
+_RULES = (_boxed, _answer_phrase, _bold, _last_math_or_number)
 
 
-def extract_answer(response: str) -> Extraction | None:
-    """The final answer of ``response``, or ``None`` when it holds none.
+def extract_answer(response: str, limit: int = MAX_ANSWER) -> Extraction | None:
+    """The final answer of ``response``, or ``None`` when it holds none. An answer longer
+    than ``limit`` characters comes back with ``too_long`` set (never cut to a prefix).
 
     >>> extract_answer(r"So \\boxed{1} ... wait, no: \\boxed{\\frac{1}{2}}")
-    Extraction(text='\\\\frac{1}{2}', rule='boxed')
+    Extraction(text='\\\\frac{1}{2}', rule='boxed', refused=None, too_long=False)
     """
-    for rule, find in _RULES:
-        text = find(response)
-        if text:
-            return Extraction(text[:_MAX_ANSWER], rule)
+    response = _mask_code(response)
+    for find in _RULES:
+        found = find(response)
+        if found is not None and found.text:
+            if len(found.text) > limit:
+                return Extraction(found.text[:limit], found.rule, found.refused, too_long=True)
+            return found
     return None
 
 
 # --------------------------------------------------------------------------- restatement
 
-_PROMPT_MATH = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
-_PLAIN_ARITHMETIC = re.compile(r"[\d.]+(?:\s*[-+*/^×÷]\s*[\d.]+)+")
+_PLAIN_ARITHMETIC = re.compile(r"\d+(?:\.\d+)?(?:[ \t]*[-+*/^×÷][ \t]*\d+(?:\.\d+)?)+")
 _OPERATOR = re.compile(r"[-+*/^=]|\\(?:frac|cdot|times|div|sqrt)")
 
 
@@ -154,7 +361,7 @@ def restates_question(answer: str, prompt: str | None) -> bool:
     if not prompt or not _OPERATOR.search(answer):
         return False
     target = _squash(answer)
-    spans = [next(g for g in m.groups() if g is not None) for m in _PROMPT_MATH.finditer(prompt)]
+    spans = [span[2] for span in math_spans(prompt)]
     spans += _PLAIN_ARITHMETIC.findall(prompt)
     pieces = {_squash(p) for span in spans for p in (span, *span.split("="))}
     return target in pieces

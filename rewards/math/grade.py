@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rewards.math.compare import compare_numbers, decide
-from rewards.math.extract import extract_answer, restates_question
+from rewards.math.extract import MAX_ANSWER, extract_answer, restates_question
 from rewards.math.normalize import normalize
 from rewards.math.numbers import parse_number
 from rewards.math.parse import Unparsed, parse_value
@@ -49,9 +49,25 @@ class MathGrade:
 def _extract(response: str, answer: str, prompt: str | None) -> MathGrade | tuple[MathGrade, str, str]:
     """Common first half: the grade so far and both normalized strings, or a final grade."""
     gold, _ = normalize(answer)
-    extraction = extract_answer(response)
+    limit = max(MAX_ANSWER, 2 * len(answer))
+    extraction = extract_answer(response, limit)
     if extraction is None:
         return MathGrade(False, Status.NO_ANSWER, "no answer found in the response", gold_normalized=gold)
+    if extraction.too_long:
+        # Never a prefix match: a cut answer could agree with the gold where the whole does not.
+        message = f"the extracted answer is over the {limit}-character limit"
+        return MathGrade(
+            False, Status.OUTPUT_LIMIT, message, extraction_rule=extraction.rule, gold_normalized=gold
+        )
+    if extraction.refused:
+        return MathGrade(
+            False,
+            Status.NO_ANSWER,
+            f"no single answer: {extraction.refused}",
+            extracted=extraction.text,
+            extraction_rule=extraction.rule,
+            gold_normalized=gold,
+        )
     pred, notes = normalize(extraction.text)
     grade = MathGrade(
         False,
@@ -85,6 +101,10 @@ def fast_grade(response: str, answer: str, prompt: str | None = None) -> MathGra
     if isinstance(first, MathGrade):
         return first
     grade, gold, pred = first
+    if gold and gold == pred:
+        # Identical after normalisation: equal without evaluating (a tower a^{b^{c^d}}
+        # would otherwise time out).
+        return _finish(grade, "identical")
     g, p = parse_number(gold), parse_number(pred)
     if g is None or p is None:
         return None
@@ -102,4 +122,6 @@ def grade_unbounded(response: str, answer: str, prompt: str | None = None) -> Ma
         grade.status = Status.INVALID_INPUT
         grade.message = "reference.answer: the gold answer is empty"
         return grade
+    if gold == pred:
+        return _finish(grade, "identical")
     return _finish(grade, decide(gold_value, parse_value(pred)))

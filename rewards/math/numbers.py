@@ -77,8 +77,13 @@ def _fraction(match: re.Match[str]) -> Number | None:
 
 def _based(match: re.Match[str]) -> Number | None:
     base = int(match.group("base"))
+    digits = match.group("digits")
+    # "a_{12}" and "A_{11}" are subscripted variables, not numbers: a base numeral has a
+    # decimal digit in it or is two or more capital letters ("FF_{16}").
+    if not (re.search(r"\d", digits) or (len(digits) >= 2 and digits.isupper())):
+        return None
     try:
-        return Number(Fraction(int(match.group("digits"), base))) if 2 <= base <= 36 else None
+        return Number(Fraction(int(digits, base))) if 2 <= base <= 36 else None
     except ValueError:  # a digit outside the base: "129_2"
         return None
 

@@ -40,6 +40,14 @@ class Items:
 
 
 @dataclass(frozen=True, slots=True)
+class Named:
+    """An item of a list labelled with a name: ``x = 3`` in ``x = 3, y = 4``."""
+
+    name: str
+    value: Value
+
+
+@dataclass(frozen=True, slots=True)
 class Sym:
     expr: sympy.Basic
 
@@ -50,13 +58,17 @@ class Unparsed:
     reason: str
 
 
-Value = Number | Text | Items | Sym | Unparsed
+Value = Number | Text | Items | Named | Sym | Unparsed
 
 _CHOICE = re.compile(r"\(?\s*([A-J])\s*\)?")
 _FUNCTION_WORDS = {"sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "exp", "sqrt", "lim"}
 _WORDS = re.compile(r"[A-Za-z][A-Za-z'\- ]*")
 _OPENERS = {"(": ")", "[": "]", "\\{": "\\}", "\\langle": "\\rangle"}
 _SEPARATORS = re.compile(r"\s+(?:or|and)\s+|\s*;\s*")
+# A name being given a value: "x = 3", "a_1 = 2", "AB = 4" (not "x \leq 3", "y = 2x = 4").
+_NAME = r"(?:[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?'*|[A-Z]{2,3})"
+_LABELLED = re.compile(rf"({_NAME})\s*=\s*([^=<>]+)")
+_LABELLED_TUPLE = re.compile(rf"\(\s*({_NAME}(?:\s*,\s*{_NAME})+)\s*\)\s*=\s*(\(.*\))")
 
 
 def _is_text(text: str) -> bool:
@@ -118,13 +130,30 @@ def _items(text: str) -> Items | None:
         parts = [p for p in _SEPARATORS.split(text) if p]
     if len(parts) < 2 or any(not p for p in parts):
         return None
+    labelled = [_LABELLED.fullmatch(p) for p in parts]
+    values = tuple(
+        Named(m.group(1), parse_value(m.group(2).strip())) if m else parse_value(p)
+        for m, p in zip(labelled, parts, strict=True)
+    )
     if wrapped is None:
         brackets, ordered = "", False
     else:
         opening, closing = wrapped[0], wrapped[2]
         brackets = "{}" if opening == "\\{" else opening[-1] + closing[-1]
         ordered = brackets != "{}"
-    return Items(tuple(parse_value(p) for p in parts), ordered, brackets)
+    return Items(values, ordered, brackets)
+
+
+def _labelled_tuple(text: str) -> Items | None:
+    """``(p, q) = (3, 2)`` → the tuple with its items named p and q."""
+    match = _LABELLED_TUPLE.fullmatch(text)
+    if not match:
+        return None
+    names = [n.strip() for n in match.group(1).split(",")]
+    value = parse_value(match.group(2))
+    if not isinstance(value, Items) or not value.ordered or len(value.items) != len(names):
+        return None
+    return Items(tuple(Named(n, v) for n, v in zip(names, value.items, strict=True)), True, "()")
 
 
 def as_expr(value: Value) -> sympy.Expr | None:
@@ -141,22 +170,58 @@ def interval_of(value: Items) -> sympy.Set | None:
     ends = [as_expr(v) for v in value.items]
     if not all(e is not None and not e.free_symbols for e in ends):
         return None
+    # Only a proper interval, start < end: (7, 6) is a point, not the empty set, and two
+    # empty "intervals" must never compare equal (GUIDE §10).
+    if (ends[0] < ends[1]) is not sympy.true:
+        return None
     try:
-        return sympy.Interval(ends[0], ends[1], value.brackets[0] == "(", value.brackets[1] == ")")
+        interval = sympy.Interval(ends[0], ends[1], value.brackets[0] == "(", value.brackets[1] == ")")
     except (ValueError, TypeError):
         return None
+    return interval if isinstance(interval, sympy.Interval) else None
 
 
-def _union(text: str) -> Value | None:
-    """``[1,2] \\cup (3, \\infty)`` without the full parser; None if a part is not an interval."""
-    parts = []
-    for piece in text.split("\\cup"):
-        value = parse_value(piece.strip())
-        part = interval_of(value) if isinstance(value, Items) else None
-        if part is None:
+_SET_OPERATOR = re.compile(r"\\(cup|cap|setminus|backslash)\b")
+
+
+def _set_operand(text: str) -> sympy.Set | None:
+    value = parse_value(text.strip())
+    if isinstance(value, Items) and value.brackets == "{}":
+        elements = [as_expr(v) for v in value.items]
+        if all(e is not None and e.is_number for e in elements):
+            return sympy.FiniteSet(*elements)
+        return None
+    if isinstance(value, Items):
+        return interval_of(value)
+    if isinstance(value, Sym) and value.expr is sympy.S.EmptySet:
+        return sympy.S.EmptySet
+    if isinstance(value, Sym) and value.expr is sympy.S.Reals:
+        return sympy.Interval(-sympy.oo, sympy.oo)
+    return None
+
+
+def _set_expression(text: str) -> Value | None:
+    """``\\{1,3\\} \\cup \\{2,4\\}``, ``[1,2] \\cup (3, \\infty)``, ``A \\cap B``,
+    ``A \\setminus B`` over finite sets of numbers and intervals, left to right; None
+    when an operand is anything else."""
+    pieces = _SET_OPERATOR.split(text)
+    operands, operators = pieces[::2], pieces[1::2]
+    if len(operands) != len(operators) + 1 or len(operands) < 2:
+        return None
+    result = _set_operand(operands[0])
+    for operator, operand in zip(operators, operands[1:], strict=True):
+        right = _set_operand(operand)
+        if result is None or right is None:
             return None
-        parts.append(part)
-    return Sym(sympy.Union(*parts))
+        if operator == "cup":
+            result = sympy.Union(result, right)
+        elif operator == "cap":
+            result = sympy.Intersection(result, right)
+        else:
+            result = sympy.Complement(result, right)
+    if isinstance(result, sympy.FiniteSet):
+        return Items(tuple(Sym(e) for e in result.args), ordered=False, brackets="{}")
+    return Sym(result)
 
 
 _CONSTANTS = {sympy.Symbol("i"): sympy.I, sympy.Symbol("e"): sympy.E}
@@ -209,11 +274,14 @@ Number(value=Fraction(2, 1), significant=None, places=None)), ordered=True, brac
         return Text(choice.group(1), choice=True)
     if _is_text(text):
         return Text(" ".join(text.lower().split()))
-    if "\\cup" in text:
-        union = _union(text)
-        if union is not None:
-            return union
+    if _SET_OPERATOR.search(text):
+        combined = _set_expression(text)
+        if combined is not None:
+            return combined
     else:
+        labelled = _labelled_tuple(text)
+        if labelled is not None:
+            return labelled
         items = _items(text)
         if items is not None:
             return items
