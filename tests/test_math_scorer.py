@@ -1,5 +1,7 @@
 """The math kind through the engine: statuses, timeouts and order in one batch."""
 
+import time
+
 import pytest
 
 from rewards.engine import Engine
@@ -46,3 +48,41 @@ def test_large_batch_one_result_each(engine):
     results = engine.score(items)
     assert [r.id for r in results] == [str(i) for i in range(2000)]
     assert [r.correct for r in results] == [i % 7 == i % 5 for i in range(2000)]
+
+
+def test_an_expired_or_cancelled_call_stops_grading_in_the_fast_path():
+    from rewards.engine import Budget
+
+    samples = [math(i, rf"The answer is \boxed{{{i}}}. " + "x" * 2000, str(i)) for i in range(20000)]
+    with MathScorer(processes=1) as scorer:
+        cancelled = Budget()
+        cancelled.cancel()
+        start = time.perf_counter()
+        results = scorer.score(samples, budget=cancelled)
+        assert time.perf_counter() - start < 1.0
+        assert len(results) == len(samples)
+        assert all(r.status is Status.TIMEOUT and "cancelled" in r.message for r in results)
+
+        full = time.perf_counter()
+        scorer.score(samples[:2000])
+        per_item = (time.perf_counter() - full) / 2000
+        start = time.perf_counter()
+        results = scorer.score(samples, budget=Budget(deadline_s=0.05))
+        elapsed = time.perf_counter() - start
+        graded = sum(r.status is Status.OK for r in results)
+        assert [r.id for r in results] == [s.id for s in samples]
+        assert 0 < graded < len(samples)
+        assert all(r.status is Status.TIMEOUT for r in results[graded:])
+        assert elapsed < 0.05 + 200 * per_item + 0.5  # stopped within a few items of the deadline
+
+
+def test_over_long_and_hedged_answers_through_the_engine(engine):
+    results = engine.score(
+        [
+            math(0, r"\boxed{1} or \boxed{2}", "2"),
+            math(1, rf"\boxed{{{'9' * 3000}}}", "9"),
+            math(2, r"\boxed{(0,0)}", "(7, 6)"),
+        ]
+    )
+    assert [r.status for r in results] == [Status.NO_ANSWER, Status.OUTPUT_LIMIT, Status.WRONG]
+    assert all(r.reward == 0.0 for r in results)

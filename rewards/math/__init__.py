@@ -18,26 +18,23 @@ import atexit
 import threading
 from collections.abc import Sequence
 
-from rewards.math.grade import MathGrade, fast_grade, grade_unbounded
-from rewards.math.scorer import DEFAULT_BUDGET_S
-from rewards.schema import Status
-from rewards.workers import WorkerPool, cpu_count
+from rewards.math.grade import MathGrade, grade_unbounded
+from rewards.math.scorer import DEFAULT_BUDGET_S, MathScorer
+from rewards.workers import cpu_count
 
-__all__ = ["MathGrade", "grade", "grade_batch", "grade_unbounded"]
+__all__ = ["MathGrade", "MathScorer", "grade", "grade_batch", "grade_unbounded"]
 
-_pool: WorkerPool | None = None
-_pool_lock = threading.Lock()
+_scorer: MathScorer | None = None
+_scorer_lock = threading.Lock()
 
 
-def _default_pool() -> WorkerPool:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = WorkerPool(
-                "rewards.math.grade:grade_unbounded", cpu_count(), preload=["latex2sympy2_extended"]
-            )
-            atexit.register(_pool.close)
-        return _pool
+def _default_scorer() -> MathScorer:
+    global _scorer
+    with _scorer_lock:
+        if _scorer is None:
+            _scorer = MathScorer(cpu_count())
+            atexit.register(_scorer.close)
+        return _scorer
 
 
 def grade_batch(
@@ -45,23 +42,11 @@ def grade_batch(
     budget_s: float = DEFAULT_BUDGET_S,
 ) -> list[MathGrade]:
     """Grade ``(response, answer[, prompt])`` items; each returns within ``budget_s``
-    (plus process overhead) whatever it holds. Timed-out items get status ``timeout``."""
-    grades: list[MathGrade | None] = []
-    pending = []
-    for item in items:
-        response, answer, prompt = (*item, None)[:3]
-        fast = fast_grade(response, answer, prompt)
-        grades.append(fast)
-        if fast is None:
-            pending.append((len(grades) - 1, _default_pool().submit((response, answer, prompt), budget_s)))
-    for index, future in pending:
-        outcome = future.result()
-        if outcome.error is None:
-            grades[index] = outcome.value
-        else:
-            status = Status.TIMEOUT if outcome.timed_out or outcome.out_of_memory else Status.INTERNAL_ERROR
-            grades[index] = MathGrade(False, status, f"grading failed: {outcome.error}")
-    return [g for g in grades if g is not None]
+    (plus process overhead) whatever it holds. Timed-out items get status ``timeout``.
+    The same path as the server's: :meth:`MathScorer.grade_items`."""
+    full = [(*item, None)[:3] for item in items]
+    graded = _default_scorer().grade_items(full, item_budget_s=budget_s)  # type: ignore[arg-type]
+    return [grade for grade, _ in graded]
 
 
 def grade(

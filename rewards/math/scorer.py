@@ -32,20 +32,31 @@ def _result(sample: Sample, grade: MathGrade, seconds: float) -> Result:
     )
 
 
-def _from_outcome(sample: Sample, outcome: Outcome, budget_s: float, seconds: float) -> Result:
+def _from_outcome(outcome: Outcome, budget_s: float) -> MathGrade:
     if outcome.error is None:
-        return _result(sample, outcome.value, seconds)
+        return outcome.value
     if outcome.timed_out or outcome.out_of_memory:
         message = f"checking this answer exceeded the {budget_s:g}s budget ({outcome.error})"
-        result = Result.failure(sample.id, Status.TIMEOUT, message)
-    else:
-        result = Result.failure(sample.id, Status.INTERNAL_ERROR, f"math grader failed: {outcome.error}")
-    result.timings["grade_s"] = round(seconds, 6)
-    return result
+        return MathGrade(False, Status.TIMEOUT, message)
+    return MathGrade(False, Status.INTERNAL_ERROR, f"math grader failed: {outcome.error}")
+
+
+def _to_result(sample: Sample, grade: MathGrade, seconds: float) -> Result:
+    if grade.rule is None and grade.status in (Status.TIMEOUT, Status.INTERNAL_ERROR):
+        result = Result.failure(sample.id, grade.status, grade.message)
+        result.timings["grade_s"] = round(seconds, 6)
+        return result
+    return _result(sample, grade, seconds)
+
+
+Item = tuple[str, str, str | None]  # (response, gold answer, prompt)
 
 
 class MathScorer:
     """Scores ``math`` samples. ``budget_s`` bounds each item's wall time.
+
+    This is the one math path: the server's engine, :func:`rewards.math.grade` and
+    :func:`rewards.math.grade_batch` all come through :meth:`grade_items`.
 
     Example:
         >>> from rewards.schema import decode_sample
@@ -61,32 +72,57 @@ class MathScorer:
             "rewards.math.grade:grade_unbounded", processes, preload=["latex2sympy2_extended"]
         )
 
+    def grade_items(
+        self,
+        items: Sequence[Item],
+        budget: Budget = UNLIMITED,
+        progress: Progress | None = None,
+        item_budget_s: float | None = None,
+    ) -> list[tuple[MathGrade, float]]:
+        """Each item's grade and the seconds it took, in order.
+
+        Plain answers are graded here (no sympy; extraction and normalisation are linear,
+        so milliseconds even for 200 KB), the rest in the worker pool under the per-item
+        budget. The call's ``budget`` is checked before every item, so an expired or
+        cancelled call stops grading at once: what is left gets ``timeout``.
+        """
+        per_item = self.budget_s if item_budget_s is None else item_budget_s
+        out: list[tuple[MathGrade, float] | None] = [None] * len(items)
+        pending: list[tuple[int, float, Future[Outcome]]] = []
+        done_here = 0
+        for i, (response, answer, prompt) in enumerate(items):
+            if budget.stopped:
+                out[i] = (MathGrade(False, Status.TIMEOUT, f"not graded: {budget.why()}"), 0.0)
+                done_here += 1
+                continue
+            start = time.perf_counter()
+            grade = fast_grade(response, answer, prompt)
+            if grade is not None:
+                out[i] = (grade, time.perf_counter() - start)
+                done_here += 1
+            else:
+                item_budget = min(per_item, budget.remaining())
+                pending.append((i, start, self.pool.submit((response, answer, prompt), item_budget)))
+        if progress:
+            progress(done_here)
+        for i, start, future in pending:
+            grade = self._wait(future, budget, per_item)
+            out[i] = (grade, time.perf_counter() - start)
+            if progress:
+                progress(1)
+        return [o for o in out if o is not None]
+
     def score(
         self, samples: Sequence[Sample], progress: Progress | None = None, budget: Budget = UNLIMITED
     ) -> list[Result]:
-        results: list[Result | None] = [None] * len(samples)
-        pending: list[tuple[int, float, Future[Outcome]]] = []
-        for i, sample in enumerate(samples):
+        items: list[Item] = []
+        for sample in samples:
             assert isinstance(sample.reference, MathReference)
-            start = time.perf_counter()
-            grade = fast_grade(sample.response, sample.reference.answer, sample.prompt)
-            if grade is not None:
-                results[i] = _result(sample, grade, time.perf_counter() - start)
-            elif budget.stopped:
-                results[i] = Result.failure(sample.id, Status.TIMEOUT, f"not graded: {budget.why()}")
-            else:
-                args = (sample.response, sample.reference.answer, sample.prompt)
-                item_budget = min(self.budget_s, budget.remaining())
-                pending.append((i, start, self.pool.submit(args, item_budget)))
-        if progress:
-            progress(len(samples) - len(pending))
-        for i, start, future in pending:
-            results[i] = self._wait(samples[i], start, future, budget)
-            if progress:
-                progress(1)
-        return [r for r in results if r is not None]
+            items.append((sample.response, sample.reference.answer, sample.prompt))
+        graded = self.grade_items(items, budget, progress)
+        return [_to_result(s, g, t) for s, (g, t) in zip(samples, graded, strict=True)]
 
-    def _wait(self, sample: Sample, start: float, future: Future[Outcome], budget: Budget) -> Result:
+    def _wait(self, future: Future[Outcome], budget: Budget, per_item: float) -> MathGrade:
         """The outcome of one queued item; queued items are dropped once the batch is cancelled."""
         while True:
             try:
@@ -94,10 +130,10 @@ class MathScorer:
                 break
             except FutureTimeout:
                 if budget.cancelled and future.cancel():
-                    return Result.failure(sample.id, Status.TIMEOUT, f"not graded: {budget.why()}")
+                    return MathGrade(False, Status.TIMEOUT, f"not graded: {budget.why()}")
             except CancelledError:
-                return Result.failure(sample.id, Status.TIMEOUT, f"not graded: {budget.why()}")
-        return _from_outcome(sample, outcome, self.budget_s, time.perf_counter() - start)
+                return MathGrade(False, Status.TIMEOUT, f"not graded: {budget.why()}")
+        return _from_outcome(outcome, per_item)
 
     def close(self) -> None:
         self.pool.close()
