@@ -4,7 +4,9 @@ Code extraction: the last fenced block tagged with the sample's language (or an 
 else the last untagged block, else the last block. A response with no fenced block is
 ``no_answer`` — except for assert tests (HumanEval/MBPP completions), where the raw
 response is the code. A response that holds only a function body, or a function without
-the prompt's imports and helpers, is completed with the prompt.
+the prompt's imports and helpers, is completed with the prompt. Extraction takes time
+linear in the response, and a response longer than ``Maxima.response_chars`` is not
+judged (``output_limit``): host work per sample stays bounded whatever the policy writes.
 
 Reward: 1.0 when every test passes, else 0.0 (Kimi k1.5); ``partial_credit`` gives the
 fraction passed. Every test runs unless ``stop_at_first_failure`` is set.
@@ -40,14 +42,15 @@ from rewards.schema import (
     StdioTests,
 )
 from sandbox.box import Abandoned, BoxError
-from sandbox.judge import Judge, Judgement, Limits
+from sandbox.judge import Judge, Judgement, Limits, text
 from sandbox.languages import LANGUAGES, find_language
 from sandbox.outputs import MODES
 from sandbox.pool import SandboxPool, SandboxUnavailable
 
 log = logging.getLogger(__name__)
 
-_FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)```", re.DOTALL)
+_FENCE = "```"
+_TAG = re.compile(r"[ \t]*([\w+#.-]*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +60,34 @@ class Maxima:
     time_s: float = 30.0
     memory_mb: int = 2048
     output_mb: int = 64
+    response_chars: int = 1 << 20  # longer responses are not judged (output_limit)
+
+
+def fenced_blocks(response: str) -> list[tuple[str, str]]:
+    """(tag, body) of every fenced block: a fence is three backticks, the tag the word
+    after them, the body everything from the next line to the next three backticks.
+    One left-to-right pass with str.find, so time is linear in the response (the
+    regular expression this replaces backtracked quadratically on runs of backticks)."""
+    blocks = []
+    position = 0
+    while True:
+        start = response.find(_FENCE, position)
+        if start < 0:
+            return blocks
+        newline = response.find("\n", start + 3)
+        if newline < 0:
+            return blocks  # no line after the fence: no block can open here or later
+        close = response.find(_FENCE, newline + 1)
+        if close < 0:
+            return blocks  # no closing fence after this line, hence none after any later one
+        header = response[start + 3 : newline]
+        match = _TAG.match(header)
+        blocks.append((match.group(1) if match else "", response[newline + 1 : close]))
+        position = close + 3
 
 
 def extract_code(response: str, language: str, raw_allowed: bool) -> str | None:
-    blocks = _FENCE.findall(response)
+    blocks = fenced_blocks(response)
     wanted = find_language(language)
     for tag, body in reversed(blocks):
         if tag and find_language(tag) == wanted:
@@ -78,7 +105,9 @@ def complete_with_prompt(code: str, prompt: str | None, entry_point: str) -> str
     needs the prompt's imports and helpers (a later definition overrides the stub)."""
     if not prompt:
         return code
-    if re.search(rf"^\s*def\s+{re.escape(entry_point)}\s*\(", code, re.MULTILINE):
+    # Horizontal whitespace only: `\s*` after `^` spans lines and backtracks quadratically
+    # on long runs of blank lines.
+    if re.search(rf"^[ \t]*def[ \t]+{re.escape(entry_point)}[ \t]*\(", code, re.MULTILINE):
         return f"{prompt}\n    pass\n\n{code}" if prompt.rstrip().endswith(":") else f"{prompt}\n{code}"
     return prompt + code
 
@@ -141,7 +170,12 @@ class CodeScorer:
             if budget.stopped:
                 result = Result.failure(sample.id, Status.TIMEOUT, f"not run: {budget.why()}")
             else:
-                result = self.score_one(sample, budget)
+                try:
+                    result = self.score_one(sample, budget)
+                except Exception as error:  # a bug of ours stays in its own sample
+                    log.exception("scoring code sample %s failed", sample.id)
+                    why = text(f"verirl failed: {type(error).__name__}: {error}")
+                    result = Result.failure(sample.id, Status.INTERNAL_ERROR, why)
             if progress:
                 progress(1)
             return result
@@ -154,12 +188,24 @@ class CodeScorer:
         error = _validate(ref)
         if error is not None:
             return Result.invalid(sample.id, error)
+        start = time.perf_counter()  # judge_s covers extraction too
+        if len(sample.response) > self.maxima.response_chars:
+            return _timed(
+                Result.failure(
+                    sample.id,
+                    Status.OUTPUT_LIMIT,
+                    f"the response has {len(sample.response)} characters; "
+                    f"at most {self.maxima.response_chars} are judged",
+                ),
+                start,
+            )
         code = extract_code(sample.response, ref.language, raw_allowed=ref.test is not None)
         if code is None:
-            return Result.failure(sample.id, Status.NO_ANSWER, "no fenced code block in the response")
+            return _timed(
+                Result.failure(sample.id, Status.NO_ANSWER, "no fenced code block in the response"), start
+            )
         if ref.test is not None and ref.entry_point:
             code = complete_with_prompt(code, ref.prompt, ref.entry_point)
-        start = time.perf_counter()
         for attempt in range(2):  # one retry on a fresh box if a container dies under us
             try:
                 judgement = self._judge(ref, code, budget)
@@ -215,6 +261,11 @@ class CodeScorer:
         self.close()
 
 
+def _timed(result: Result, start: float) -> Result:
+    result.timings["judge_s"] = round(time.perf_counter() - start, 4)
+    return result
+
+
 def _result(sample: Sample, ref: CodeReference, judgement: Judgement, seconds: float) -> Result:
     total = len(ref.tests.inputs) if ref.tests is not None else 1
     passed = judgement.passed
@@ -226,13 +277,13 @@ def _result(sample: Sample, ref: CodeReference, judgement: Judgement, seconds: f
         "tests": [t.to_dict() for t in judgement.tests],
     }
     if judgement.compile_output:
-        details["compile_output"] = judgement.compile_output
+        details["compile_output"] = text(judgement.compile_output)
     return Result(
         sample.id,
         reward,
         correct,
         judgement.status,
-        judgement.message,
+        text(judgement.message),
         details,
         {"judge_s": round(seconds, 4)},
     )

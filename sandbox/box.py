@@ -22,6 +22,8 @@ from typing import Any
 import docker
 import docker.errors
 
+from sandbox.guest import wire
+
 GUEST_DIR = Path(__file__).resolve().parent / "guest"
 LABEL = "verirl.sandbox"
 
@@ -31,6 +33,14 @@ _ABANDON_POLL_S = 0.05  # how often a waiting request checks whether its caller 
 
 class BoxError(Exception):
     """The container or its channel failed (died, stopped answering, broke the protocol)."""
+
+
+class NoAnswer(BoxError):
+    """The supervisor did not answer within the job's limit plus slack."""
+
+
+class Fault(BoxError):
+    """The supervisor caught an exception of its own while handling a request."""
 
 
 class Abandoned(BoxError):
@@ -49,6 +59,9 @@ class BoxSpec:
     pids: int = 512
     work_mb: int = 256  # tmpfs for submissions (also bounds disk-fill attacks)
     tmp_mb: int = 64
+    shm_mb: int = 64  # /dev/shm (multiprocessing locks and queues live there)
+    inodes: int = 8192  # files per tmpfs: a flood of empty files costs kernel memory, not bytes
+    ipc_objects: int = 256  # SysV segments, queues and semaphore sets; POSIX queues
     owner: str = ""  # label value naming the pool, so a pool removes only its own
 
 
@@ -56,6 +69,8 @@ class Box:
     def __init__(self, client: docker.DockerClient, spec: BoxSpec) -> None:
         self.spec = spec
         self.uses = 0
+        self.broken = ""  # why the box must be replaced rather than reset, once it must
+        n = spec.ipc_objects
         self.container = client.containers.run(
             spec.image,
             ["python3", "-I", "-S", "/opt/verirl/supervisor.py"],
@@ -71,8 +86,20 @@ class Box:
             memswap_limit=f"{spec.memory_mb}m",
             nano_cpus=int(spec.cpus * 1e9),
             tmpfs={
-                "/work": f"rw,exec,nosuid,nodev,size={spec.work_mb}m,mode=1777",
-                "/tmp": f"rw,noexec,nosuid,nodev,size={spec.tmp_mb}m,mode=1777",
+                "/work": f"rw,exec,nosuid,nodev,size={spec.work_mb}m,nr_inodes={spec.inodes},mode=1777",
+                "/tmp": f"rw,noexec,nosuid,nodev,size={spec.tmp_mb}m,nr_inodes={spec.inodes},mode=1777",
+                # Our own mount rather than Docker's, for its inode limit.
+                "/dev/shm": f"rw,noexec,nosuid,nodev,size={spec.shm_mb}m,nr_inodes={spec.inodes},mode=1777",
+            },
+            # The container has its own IPC namespace; these bound what a submission can
+            # leave in it (reset removes all of it). A segment nobody has attached is
+            # destroyed at once (shm_rmid_forced), so it is never charged to the box.
+            sysctls={
+                "kernel.shm_rmid_forced": "1",
+                "kernel.shmmni": str(n),
+                "kernel.msgmni": str(n),
+                "kernel.sem": f"250 {250 * n} 32 {n}",
+                "fs.mqueue.queues_max": str(n),
             },
             volumes={str(GUEST_DIR): {"bind": "/opt/verirl", "mode": "ro"}},
             labels={LABEL: spec.owner or "1"},
@@ -98,31 +125,43 @@ class Box:
         return self.container.id
 
     def request(
-        self, message: dict[str, Any], timeout_s: float, abandon: Callable[[], bool] | None = None
+        self,
+        message: dict[str, Any],
+        timeout_s: float,
+        abandon: Callable[[], bool] | None = None,
+        max_reply: int = 1 << 20,
     ) -> dict[str, Any]:
         """Send one request and wait for its reply; BoxError when the box is unusable,
-        :class:`Abandoned` as soon as ``abandon()`` turns true while waiting."""
+        :class:`Abandoned` as soon as ``abandon()`` turns true while waiting. A reply
+        longer than ``max_reply`` bytes is refused before it is buffered."""
         body = json.dumps(message, separators=(",", ":")).encode()
         try:
             self._socket.sendall(struct.pack(">I", len(body)) + body)
-            return self._read_reply(time.monotonic() + timeout_s, abandon)
+            return self._read_reply(time.monotonic() + timeout_s, abandon, max_reply)
         except OSError as error:
             raise BoxError(f"channel to container {self.id[:12]} failed: {error}") from error
 
-    def _read_reply(self, deadline: float, abandon: Callable[[], bool] | None) -> dict[str, Any]:
+    def _read_reply(
+        self, deadline: float, abandon: Callable[[], bool] | None, max_reply: int
+    ) -> dict[str, Any]:
         while True:
-            if len(self._buffer) >= 4:
-                (size,) = struct.unpack(">I", self._buffer[:4])
-                if len(self._buffer) >= 4 + size:
-                    body = bytes(self._buffer[4 : 4 + size])
-                    del self._buffer[: 4 + size]
+            try:
+                body = wire.take_frame(self._buffer, max_reply)
+            except wire.TooLarge as error:
+                raise BoxError(f"container {self.id[:12]} sent an oversized reply: {error}") from None
+            if body is not None:
+                try:
                     reply = json.loads(body)
-                    if "internal_error" in reply:
-                        raise BoxError(f"supervisor error: {reply['internal_error']}")
-                    return reply
+                except (ValueError, RecursionError) as error:
+                    raise BoxError(f"container {self.id[:12]} sent a malformed reply: {error}") from None
+                if not isinstance(reply, dict):
+                    raise BoxError(f"container {self.id[:12]} sent a malformed reply")
+                if "fault" in reply:
+                    raise Fault(f"the sandbox supervisor failed: {reply['fault']}")
+                return reply
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise BoxError(f"container {self.id[:12]} did not answer in time")
+                raise NoAnswer(f"container {self.id[:12]} did not answer in time")
             if abandon is not None and abandon():
                 raise Abandoned(f"stopped waiting for container {self.id[:12]}")
             wait = remaining if abandon is None else min(remaining, _ABANDON_POLL_S)
@@ -147,6 +186,23 @@ class Box:
                 self._buffer.extend(payload)
             elif len(self.stderr) < 65536:
                 self.stderr.extend(payload)
+
+    def diagnose(self) -> str:
+        """What became of the container after its channel failed: ``oom`` (its memory
+        cgroup killed the supervisor), ``exited``, ``running``, or ``gone`` (removed from
+        outside, or Docker is unreachable: not something a submission can do)."""
+        # An exiting container needs a moment before its state says why; a read timeout
+        # (still running) or Docker trouble is sorted out by the reload below.
+        with contextlib.suppress(Exception):
+            self.container.wait(timeout=2)
+        try:
+            self.container.reload()
+        except (docker.errors.DockerException, OSError):
+            return "gone"
+        state = self.container.attrs.get("State", {})
+        if state.get("OOMKilled"):
+            return "oom"
+        return "running" if state.get("Running") else "exited"
 
     def remove(self) -> None:
         with contextlib.suppress(OSError):

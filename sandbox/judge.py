@@ -7,10 +7,19 @@ decoded result here; assert tests run the dataset's ``check(candidate)`` here, w
 candidate does in its own process — ``sys.exit(0)``, ``atexit`` hooks, always-equal
 objects, patched builtins, frame walking, fake result lines — can turn a failure into a
 pass.
+
+Everything a submission can cause is charged to it, never reported as verirl's fault: a
+supervisor that dies, runs out of memory, faults or stops answering while the submission
+runs gives that submission a ``runtime_error``/``memory_limit``/``timeout`` and marks the
+box broken (the pool replaces it). Only a box that vanished from outside (removed, or
+Docker unreachable) is a :class:`~sandbox.box.BoxError` for the caller to retry.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import reprlib
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +27,7 @@ from typing import Any
 
 from rewards.engine import UNLIMITED, Budget
 from rewards.schema import JSON, CallTests, CodeReference, Status, StdioTests
-from sandbox.box import Box
+from sandbox.box import Abandoned, Box, BoxError, Fault, NoAnswer
 from sandbox.guest import wire
 from sandbox.languages import Language, source_files
 from sandbox.outputs import outputs_match, run_checker, values_match
@@ -42,6 +51,42 @@ class Limits:
     output_bytes: int = 8 << 20
     compile_time_s: float = 20.0
     compile_memory_mb: int = 1536
+    value_bytes: int = wire.VALUE_BYTES  # one encoded function-call result
+
+
+def text(value: str) -> str:
+    """``value`` as text that any UTF-8 writer accepts: lone surrogates (which a
+    submission's strings and exception messages can hold) become ``\\udXXX`` escapes."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+_SHOW = reprlib.Repr()
+_SHOW.maxlevel, _SHOW.maxstring, _SHOW.maxother, _SHOW.maxlong = 4, 120, 120, 120
+_SHOW.maxlist = _SHOW.maxtuple = _SHOW.maxset = _SHOW.maxfrozenset = _SHOW.maxdict = 12
+
+
+def show(value: Any) -> str:
+    """A short repr of a submission's value, whatever it holds (huge ints included)."""
+    try:
+        return text(_SHOW.repr(value))[:_EXCERPT]
+    except Exception:  # e.g. an int too long for decimal conversion
+        return f"<{type(value).__name__}>"
+
+
+def stdout_of(reply: dict[str, Any]) -> str:
+    return base64.b64decode(reply.get("stdout_b64", "")).decode("utf-8", "replace")
+
+
+class SubmissionFault(Exception):
+    """The box broke while running this submission; ``verdict`` charges it."""
+
+    def __init__(self, verdict: TestVerdict) -> None:
+        super().__init__(verdict.message)
+        self.verdict = verdict
 
 
 @dataclass(slots=True)
@@ -59,9 +104,9 @@ class TestVerdict:
             "memory_kb": self.memory_kb,
         }
         if self.message:
-            out["message"] = self.message
+            out["message"] = text(self.message)
         if self.output:
-            out["output"] = self.output
+            out["output"] = text(self.output)
         return out
 
 
@@ -127,7 +172,10 @@ def classify(reply: dict[str, Any], limits: Limits, memory_mb: int) -> TestVerdi
             f"exited with code {reply['exit_code']}",
         )
     elif reply.get("spawn_error"):
-        verdict.status, verdict.message = Status.RUNTIME_ERROR, reply["spawn_error"]
+        verdict.status, verdict.message = Status.RUNTIME_ERROR, f"could not start: {reply['spawn_error']}"
+    elif reply.get("crashed"):
+        verdict.status = Status.RUNTIME_ERROR
+        verdict.message = reply.get("error") or "the program exited during a call"
     else:
         return None
     return verdict
@@ -149,12 +197,52 @@ class Judge:
         self.limits = limits
         self.stop = stop_at_first_failure
         self.budget = budget  # the request's deadline and cancellation
+        self.failed: TestVerdict | None = None  # a call failure that ends the program
         self.run_argv: list[str] = lang.run_argv(limits.memory_mb)
 
-    def _ask(self, message: dict[str, Any], job_s: float) -> dict[str, Any]:
+    def _ask(
+        self, message: dict[str, Any], job_s: float, max_reply: int = 1 << 20, ran_code: bool = True
+    ) -> dict[str, Any]:
+        """The supervisor's reply; SubmissionFault when the box broke under the submission
+        (``ran_code`` false: only an out-of-memory box is charged, anything else retried)."""
         # A cancelled request abandons the box mid-test; the pool then replaces it, which
         # kills the test instead of letting it run to its limit.
-        return self.box.request(message, timeout_s=job_s + _CHANNEL_SLACK_S, abandon=self._cancelled)
+        try:
+            return self.box.request(
+                message,
+                timeout_s=job_s + _CHANNEL_SLACK_S,
+                abandon=self._cancelled,
+                max_reply=max_reply,
+            )
+        except Abandoned:
+            raise
+        except BoxError as error:
+            self.box.broken = str(error)
+            verdict = self._blame(error, ran_code)
+            if verdict is None:
+                raise
+            raise SubmissionFault(verdict) from error
+
+    def _blame(self, error: BoxError, ran_code: bool) -> TestVerdict | None:
+        """The verdict for a box that broke while this submission ran, or None when the
+        break is not the submission's doing (the container vanished from outside)."""
+        if isinstance(error, NoAnswer):
+            state = "running"
+        elif isinstance(error, Fault):
+            state = "fault"
+        else:
+            state = self.box.diagnose()
+        if state == "oom":
+            return TestVerdict(
+                Status.MEMORY_LIMIT,
+                f"the sandbox ran out of memory ({self.box.spec.memory_mb} MB for the whole box) "
+                "and its supervisor was killed",
+            )
+        if state == "gone" or not ran_code:
+            return None
+        if state == "running" and isinstance(error, NoAnswer):
+            return TestVerdict(Status.TIMEOUT, f"the sandbox stopped answering: {error}")
+        return TestVerdict(Status.RUNTIME_ERROR, f"the sandbox broke while this program ran: {error}")
 
     def _cancelled(self) -> bool:
         return self.budget.cancelled
@@ -174,15 +262,19 @@ class Judge:
             "output_bytes": 1 << 20,
             "processes": self.lang.processes,
         }
-        reply = self._ask(
-            {
-                "op": "prepare",
-                "files": files,
-                "compile": compile_argv,
-                "compile_limits": compile_limits,
-            },
-            self.limits.compile_time_s,
-        )
+        try:
+            reply = self._ask(
+                {
+                    "op": "prepare",
+                    "files": files,
+                    "compile": compile_argv,
+                    "compile_limits": compile_limits,
+                },
+                self.limits.compile_time_s,
+                ran_code=compile_argv is not None,
+            )
+        except SubmissionFault as fault:
+            return Judgement(fault.verdict.status, fault.verdict.message, [fault.verdict])
         if reply.get("ok"):
             return None
         if "compile" not in reply:
@@ -205,10 +297,18 @@ class Judge:
             target = {"python": self.lang.file} if self.lang.warm_python else {"argv": self.run_argv}
             time_s = min(self.limits.time_s, self.budget.remaining())  # a deadline caps each test
             limits = _run_limits(self.lang, self.limits, time_s)
-            reply = self._ask({"op": "run", **target, "stdin": test_input, "limits": limits}, time_s)
+            try:
+                reply = self._ask(
+                    {"op": "run", **target, "stdin": test_input, "limits": limits},
+                    time_s,
+                    max_reply=self.limits.output_bytes * 4 // 3 + (1 << 20),
+                )
+            except SubmissionFault as fault:
+                verdicts.append(fault.verdict)
+                break
             verdict = classify(reply, self.limits, self.limits.memory_mb)
             if verdict is None:
-                actual = reply["stdout"]
+                actual = stdout_of(reply)
                 if checker is not None:
                     ok, why = run_checker(checker, test_input, expected, actual)
                 else:
@@ -228,10 +328,19 @@ class Judge:
     def _open(self, entry: str) -> TestVerdict | None:
         limits = _run_limits(self.lang, self.limits)
         limits["cpu_s"] = self.limits.time_s * 20  # cumulative over all calls; each call has its wall limit
-        reply = self._ask(
-            {"op": "call_open", "source": self.lang.file, "entry": entry, "limits": limits},
-            self.limits.time_s,
-        )
+        try:
+            reply = self._ask(
+                {
+                    "op": "call_open",
+                    "source": self.lang.file,
+                    "entry": entry,
+                    "limits": limits,
+                    "value_bytes": self.limits.value_bytes,
+                },
+                self.limits.time_s,
+            )
+        except SubmissionFault as fault:
+            return fault.verdict
         if reply.get("loaded"):
             return None
         return self._call_failure(reply) or TestVerdict(
@@ -244,6 +353,8 @@ class Judge:
             return TestVerdict(Status.TIMEOUT, f"a call exceeded the {self.limits.time_s:g}s time limit")
         if reply.get("output_exceeded"):
             return TestVerdict(Status.OUTPUT_LIMIT, f"output exceeded {self.limits.output_bytes} bytes")
+        if reply.get("too_large"):
+            return TestVerdict(Status.OUTPUT_LIMIT, f"the result is too large: {reply['too_large']}")
         if reply.get("crashed"):
             verdict = classify(reply, self.limits, self.limits.memory_mb)
             return verdict or TestVerdict(Status.RUNTIME_ERROR, "the program exited during a call")
@@ -255,17 +366,38 @@ class Judge:
             encoded = wire.encode(list(args))
         except TypeError as error:
             return None, TestVerdict(Status.INVALID_INPUT, f"test arguments cannot be sent: {error}")
+        if self.failed is not None:  # the program is gone or stuck: no more calls
+            return None, self.failed
         wall_s = min(self.limits.time_s, self.budget.remaining())  # a deadline caps each call
-        reply = self._ask({"op": "call", "args": encoded, "wall_s": wall_s}, wall_s)
+        try:
+            reply = self._ask(
+                {"op": "call", "args": encoded, "wall_s": wall_s},
+                wall_s,
+                max_reply=self.limits.value_bytes * 4 // 3 + (1 << 20),
+            )
+        except SubmissionFault as fault:
+            self.failed = fault.verdict
+            return None, fault.verdict
         failure = self._call_failure(reply)
         if failure is not None:
+            self.failed = failure
             return None, failure
         if "error" in reply:
             return None, TestVerdict(Status.RUNTIME_ERROR, _RAISED, output=reply["error"][-_EXCERPT:])
         try:
-            return wire.decode(reply["value"]), None
-        except (wire.ProtocolError, KeyError) as error:
-            return None, TestVerdict(Status.RUNTIME_ERROR, f"the result could not be decoded: {error}")
+            payload = base64.b64decode(reply["value_b64"])
+            return wire.loads(payload, self.limits.value_bytes), None
+        except wire.TooLarge as error:
+            verdict = TestVerdict(Status.OUTPUT_LIMIT, f"the result is too large: {error}")
+        except (wire.ProtocolError, KeyError, ValueError, TypeError, MemoryError, RecursionError) as error:
+            verdict = TestVerdict(Status.RUNTIME_ERROR, f"the result could not be decoded: {error}")
+        self.failed = verdict
+        return None, verdict
+
+    def _close(self) -> None:
+        if not self.box.broken:
+            with contextlib.suppress(SubmissionFault):
+                self._ask({"op": "call_close"}, 5)
 
     def calls(self, tests: CallTests) -> list[TestVerdict]:
         failure = self._open(tests.fn_name)
@@ -278,17 +410,20 @@ class Judge:
                 break
             value, failure = self.call(list(args))
             if failure is None:
-                ok = values_match(expected, value)
+                try:
+                    ok = values_match(expected, value)
+                except (RecursionError, MemoryError, ValueError, TypeError):
+                    ok = False
                 failure = TestVerdict(
                     Status.OK if ok else Status.WRONG,
-                    "" if ok else f"returned {str(value)[:_EXCERPT]}",
+                    "" if ok else f"returned {show(value)}",
                 )
             verdicts.append(failure)
             if self.stop and failure.status is not Status.OK:
                 break
             if failure.status not in (Status.OK, Status.WRONG) and failure.message != _RAISED:
                 break  # the program is gone or stuck: the remaining tests count as not passed
-        self._ask({"op": "call_close"}, 5)
+        self._close()
         return verdicts
 
     def asserts(self, ref: CodeReference) -> list[TestVerdict]:
@@ -297,7 +432,9 @@ class Judge:
         if failure is not None:
             return [failure]
         verdict = _run_check(ref, self.call)
-        self._ask({"op": "call_close"}, 5)
+        if self.failed is not None:  # a crash or timeout the tests may have caught and ignored
+            verdict = self.failed
+        self._close()
         return [verdict]
 
 

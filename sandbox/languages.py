@@ -79,7 +79,8 @@ def find_language(name: str) -> Language | None:
     return LANGUAGES.get(ALIASES.get(key, key))
 
 
-_JAVA_PUBLIC_CLASS = re.compile(r"^\s*public\s+(?:final\s+)?class\s+(\w+)", re.MULTILINE)
+# Horizontal whitespace after `^`: `\s*` would span lines and backtrack quadratically.
+_JAVA_PUBLIC_CLASS = re.compile(r"^[ \t]*public\s+(?:final\s+)?class\s+(\w+)", re.MULTILINE)
 
 
 def source_files(language: Language, code: str) -> tuple[dict[str, str], list[str] | None]:

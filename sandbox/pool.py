@@ -2,8 +2,10 @@
 
 On start and on close the pool removes every container carrying its label (no orphans
 after a crash). A box is recycled after ``recycle_after`` submissions, whenever its reset
-finds a survivor or a file it cannot remove, and whenever its channel fails; a
-replacement is started in the background so the pool keeps its size.
+finds it not back at its starting state (a survivor, a file or IPC object it cannot
+remove, memory still held, a broken process template), whenever its submission damaged
+it, and whenever its channel fails; a replacement is started in the background so the
+pool keeps its size.
 
 Example:
     >>> from sandbox.pool import SandboxPool          # doctest: +SKIP
@@ -121,6 +123,9 @@ class SandboxPool:
         try:
             yield box
             box.uses += 1
+            if box.broken:  # damaged by its submission: never reset, always replaced
+                log.warning("replacing container %s: %s", box.id[:12], box.broken)
+                return
             reset = box.request({"op": "reset"}, timeout_s=30)
             healthy = reset.get("clean", False) and box.uses < self.recycle_after
             if not reset.get("clean", False):

@@ -35,10 +35,18 @@ def stdio(code, language="python", memory_mb=256):
 
 
 # Prints 3 (the right answer) only if the box is clean: no leftover files, no other
-# processes. Run after every attack, it proves nothing outlived the submission.
+# processes (but the supervisor's template). Run after every attack, it proves nothing outlived the submission.
 HONEST_PROBE = """
 import os
+def cmdline(pid):
+    try:
+        return open(f'/proc/{pid}/cmdline', 'rb').read()
+    except OSError:
+        return b''
 others = [p for p in os.listdir('/proc') if p.isdigit() and int(p) not in (1, os.getpid())]
+# the supervisor's process template (one, a copy of PID 1) belongs to the box
+templates = [p for p in others if cmdline(p) == cmdline(1)]
+others = [p for p in others if p not in templates[:1]]
 left = os.listdir('/tmp') + [f for f in os.listdir('/work') if f != os.path.basename(os.getcwd())]
 a, b = map(int, input().split())
 print(a + b if not others and not left else f"dirty: {others} {left}")

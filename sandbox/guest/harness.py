@@ -1,11 +1,10 @@
 """Runs inside the candidate's own process: loads the program, then answers calls.
 
-Usage (started by the supervisor): ``python3 harness.py SOURCE ENTRY REQUESTS REPLIES``
-where the last two are the file descriptors of the call channel (requests in, replies
-out). Each request holds encoded
-arguments; each reply holds the encoded result or the exception. Nothing here is
-trusted by the host: results are plain data checked outside, so a candidate that takes
-over this process can only answer calls, never judge them.
+Started by the supervisor in a fresh child of the process template, with the call
+channel on two descriptors (requests in, replies out). Each request holds a nonce and
+encoded arguments; each reply is that nonce, a kind byte and a payload (wire.py).
+Nothing here is trusted by the host: results are plain data checked outside, so a
+candidate that takes over this process can only answer calls, never judge them.
 """
 
 import sys
@@ -25,7 +24,7 @@ def _resolve(namespace, entry):
     raise LookupError(f"the program defines no function or Solution method named {entry!r}")
 
 
-def serve(source_path, entry, requests, replies):
+def serve(source_path, entry, requests, replies, nonce):
     """Load the program, report whether it loaded, then answer calls until EOF."""
     sys.setrecursionlimit(20_000)
     with open(source_path, encoding="utf-8") as handle:
@@ -35,27 +34,41 @@ def serve(source_path, entry, requests, replies):
         exec(compile(source, "solution.py", "exec"), namespace)
         function = _resolve(namespace, entry)
     except BaseException as error:
-        wire.write_frame(replies, {"loaded": False, "error": _describe(error)})
+        _send(replies, nonce, wire.NOT_LOADED, _describe(error))
         return
-    wire.write_frame(replies, {"loaded": True})
+    _send(replies, nonce, wire.LOADED, b"")
     while True:
         try:
             request = wire.read_frame(requests)
         except EOFError:
             return
+        nonce = str(request.get("nonce", ""))
         try:
             value = function(*wire.decode(request["args"]))
-            reply = {"value": wire.encode(value)}
+            kind, payload = wire.VALUE, wire.dumps(value)
         except BaseException as error:
-            reply = {"error": _describe(error)}
-        reply["nonce"] = request.get("nonce")
-        wire.write_frame(replies, reply)
+            kind, payload = wire.RAISED, _describe(error)
+        _send(replies, nonce, kind, payload)
+
+
+def _send(fd, nonce, kind, payload):
+    data = wire.reply_frame(nonce, kind, payload)
+    view = memoryview(data)
+    while view:
+        view = view[_write(fd, view) :]
+
+
+def _write(fd, view):
+    import os
+
+    return os.write(fd, view)
 
 
 def _describe(error):
-    lines = traceback.format_exception(type(error), error, error.__traceback__)
-    return "".join(lines)[-2000:]
-
-
-if __name__ == "__main__":
-    serve(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    try:
+        lines = traceback.format_exception(type(error), error, error.__traceback__)
+        text = "".join(lines)[-2000:]
+    except BaseException:  # a candidate's exception whose str() itself raises
+        text = type(error).__name__
+    # Lone surrogates in a message cannot be UTF-8; escaped, they travel as text.
+    return text.encode("utf-8", "backslashreplace")

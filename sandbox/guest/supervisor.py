@@ -9,22 +9,39 @@ path makes no Docker API call. Each request is one of:
 * ``run``      — run a command with stdin under limits, return its output;
 * ``call_open`` / ``call`` / ``call_close`` — load a Python program in a harness process
   and call one of its functions with plain-data arguments (wire.encode);
-* ``reset``    — kill everything, wipe /work and /tmp, report whether the box is clean;
+* ``reset``    — kill everything, wipe every writable place and every IPC object, and
+  report whether the box is back to the state it started in;
 * ``hello`` / ``fds`` — diagnostics (identity; the supervisor's open descriptors).
 
 Why PID 1: the kernel drops signals sent to a namespace's init from inside it unless
-init handles them, so a candidate's ``kill -9 1`` or ``kill -1`` cannot kill the
-supervisor; and ``kill(-1, SIGKILL)`` from PID 1 kills every other process in the
-container, so a double fork or ``setsid`` cannot outlive its test.
+init handles them (it handles none: every catchable signal is ignored), so a candidate's
+``kill -INT 1`` or ``kill -9 1`` does nothing; and ``kill(-1, …)`` from PID 1 reaches
+every other process in the container, so a double fork or ``setsid`` cannot outlive its
+test.
+
+Why a process template: Python programs start as forks of a warm interpreter (about a
+millisecond, against ~20 ms for a new ``python3``), but a fork copies its parent's heap,
+and this process's heap holds earlier submissions' inputs, outputs and results. So
+before reading any request the supervisor forks a template, which never receives job
+data: it only ever gets "fork now" with the new child's pipes. Every Python child is a
+copy of that pristine state and reads its own job from its own pipe. Compiled languages
+are exec'd, which replaces the image anyway.
 """
 
+import base64
+import contextlib
 import ctypes
+import errno
+import fcntl
 import json
 import os
 import resource
+import select
 import selectors
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -33,71 +50,339 @@ sys.path.insert(0, "/opt/verirl")
 # Imported once here so forked Python children find them warm (as a warm interpreter
 # harness would); they are what typical solutions import.
 import bisect  # noqa: F401
-import contextlib
+import collections  # noqa: F401
 
 import harness
 import wire
 
 CHANNEL_IN, CHANNEL_OUT = 0, 1
-WORK, TMP = "/work", "/tmp"
+WORK, TMP, SHM, MQUEUE = "/work", "/tmp", "/dev/shm", "/dev/mqueue"
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": TMP, "LANG": "C.UTF-8", "TMPDIR": TMP}
 STDERR_EXCERPT = 4096
+ERROR_EXCERPT = 4000  # characters of a call's exception text passed on
+VALUE_BYTES = wire.VALUE_BYTES
 _GRACE_S = 0.05  # after the main process exits, how long to drain what it left in the pipes
+_TEMPLATE_S = 5.0  # a fork request answered later than this means the template is broken
+_MEMORY_SLACK = 96 << 20  # growth over the start baseline that reset still calls clean
+_PID = struct.Struct("q")
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def _undumpable():
-    """Same-uid processes may not open /proc/1/fd or /proc/1/mem of a non-dumpable process."""
-    if ctypes.CDLL(None).prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE = 4
+    """Same-uid processes may not open /proc/1/fd or /proc/1/mem of a non-dumpable process
+    (nor ptrace it); the template and its children inherit this."""
+    if _libc.prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE = 4
         print("supervisor: prctl(PR_SET_DUMPABLE, 0) failed", file=sys.stderr)
 
 
-def _limits(limits):
-    """The child's hard limits, set between fork and exec."""
+def _catchable():
+    skip = {signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD}
+    return [s for s in signal.valid_signals() if s not in skip]
+
+
+def _ignore_signals():
+    """PID 1 with a handler receives the signal; ignored, the kernel drops it. SIGCHLD
+    keeps its default so children can still be waited for."""
+    for sig in _catchable():
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(sig, signal.SIG_IGN)
+
+
+def _default_signals(python):
+    """Ignored dispositions survive fork and exec: give a child the usual ones back."""
+    for sig in _catchable():
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(sig, signal.SIG_DFL)
+    if python:  # what a fresh python3 has
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def _limits(limits, python=False):
+    """The child's hard limits (and default signals), set between fork and run/exec."""
     cpu = max(1, int(limits.get("cpu_s", 5) + 0.999))
     memory = limits.get("memory_bytes")
+    files = limits.get("file_bytes", 64 << 20)
+    stack = limits.get("stack_bytes", 256 << 20)
+    processes = limits.get("processes", 64)
     table = [
         (resource.RLIMIT_CPU, cpu, cpu + 1),
-        (
-            resource.RLIMIT_FSIZE,
-            limits.get("file_bytes", 64 << 20),
-            limits.get("file_bytes", 64 << 20),
-        ),
+        (resource.RLIMIT_FSIZE, files, files),
         (resource.RLIMIT_NOFILE, 256, 256),
-        (resource.RLIMIT_NPROC, limits.get("processes", 64), limits.get("processes", 64)),
+        (resource.RLIMIT_NPROC, processes, processes),
         (resource.RLIMIT_CORE, 0, 0),
-        (
-            resource.RLIMIT_STACK,
-            limits.get("stack_bytes", 256 << 20),
-            limits.get("stack_bytes", 256 << 20),
-        ),
+        (resource.RLIMIT_STACK, stack, stack),
     ]
     if memory:
         table.append((resource.RLIMIT_AS, memory, memory))
 
     def apply():
         os.setsid()
+        _default_signals(python)
         for which, soft, hard in table:
             resource.setrlimit(which, (soft, hard))
 
     return apply
 
 
-def kill_all():
-    """Kill every process but this one, then reap them all."""
+def _others(keep=()):
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and p != "1" and int(p) not in keep]
+
+
+def kill_all(keep=()):
+    """Kill every process but this one and ``keep``, then reap them all.
+
+    Stopping everything first (one ``kill(-1)``, atomic against fork) means nothing can
+    fork while the others are killed one by one; the kept ones are then continued."""
     with contextlib.suppress(ProcessLookupError):
-        os.kill(-1, signal.SIGKILL)
+        os.kill(-1, signal.SIGSTOP)
+    for pid in _others(keep):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    for pid in keep:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
     deadline = time.monotonic() + 2
     while time.monotonic() < deadline:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
         except ChildProcessError:
+            pass
+        if not _others(keep):
             return
-        if pid == 0:
-            time.sleep(0.001)
+        time.sleep(0.001)
 
 
-def _others():
-    return [p for p in os.listdir("/proc") if p.isdigit() and p != "1"]
+# --------------------------------------------------------------------------- the template
+
+
+class TemplateBroken(Exception):
+    """The template process died, stopped or stopped answering: the box needs replacing."""
+
+
+class Template:
+    """The pristine process every Python child is forked from (see the module docstring).
+
+    The supervisor sends it one message per child, ``F`` with the child's pipes attached
+    (SCM_RIGHTS); it forks twice so the child is reparented to PID 1, which can then wait
+    for it and read its resource usage, and answers with the child's pid."""
+
+    def __init__(self):
+        self.sock, peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.pid = os.fork()
+        if self.pid == 0:
+            self.sock.close()
+            _template_main(peer)
+        peer.close()
+        self.broken = ""
+
+    def spawn(self, fds, timeout):
+        if self.broken:
+            raise TemplateBroken(self.broken)
+        try:
+            self.sock.settimeout(timeout)
+            socket.send_fds(self.sock, [b"F"], fds)
+            reply = self.sock.recv(16)
+        except OSError as error:  # timeout, or the template is gone
+            self.broken = f"the process template failed: {error or type(error).__name__}"
+            raise TemplateBroken(self.broken) from None
+        if len(reply) != _PID.size:
+            self.broken = "the process template is gone"
+            raise TemplateBroken(self.broken)
+        (pid,) = _PID.unpack(reply)
+        if pid < 0:
+            raise OSError(-pid, f"could not start the program: {os.strerror(-pid)}")
+        return pid
+
+    def healthy(self):
+        """Answers a ping within a second (a stopped or killed template does not)."""
+        if self.broken:
+            return False
+        try:
+            self.sock.settimeout(1.0)
+            self.sock.send(b"P")
+            if self.sock.recv(16) == b"P":
+                return True
+        except OSError:
+            pass
+        self.broken = "the process template does not answer"
+        return False
+
+
+def _template_main(peer):
+    try:
+        null = os.open("/dev/null", os.O_RDWR)
+        os.dup2(null, 0)  # the host channel is the supervisor's alone
+        os.dup2(null, 1)
+        for entry in os.listdir("/proc/self/fd"):
+            fd = int(entry)
+            if fd > 2 and fd != peer.fileno():
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        while True:
+            message, fds, _, _ = socket.recv_fds(peer, 16, 8)
+            if not message:
+                os._exit(0)
+            if message == b"F":
+                peer.send(_PID.pack(_fork_child(fds, peer)))
+            elif message == b"P":
+                peer.send(b"P")
+            for fd in fds:
+                os.close(fd)
+    except BaseException:
+        os._exit(1)
+
+
+def _fork_child(fds, peer):
+    """Fork an intermediate that forks the child and exits; returns the child's pid
+    (reparented to PID 1 once the intermediate is reaped) or -errno."""
+    read, write = os.pipe()
+    try:
+        middle = os.fork()
+    except OSError as error:
+        os.close(read)
+        os.close(write)
+        return -error.errno
+    if middle == 0:
+        try:
+            os.close(read)
+            try:
+                child = os.fork()
+            except OSError as error:
+                child = -error.errno
+            if child == 0:
+                os.close(write)
+                peer.detach()  # closed below by number; its object must never close a reused fd
+                _child(fds)
+            os.write(write, _PID.pack(child))
+        finally:
+            os._exit(0)
+    os.close(write)
+    data = os.read(read, _PID.size)
+    os.close(read)
+    os.waitpid(middle, 0)
+    return _PID.unpack(data)[0] if len(data) == _PID.size else -errno.EIO
+
+
+def _child(fds):
+    """A fresh copy of the template: takes its pipes as 0, 1, 2, 3 (the job, then call
+    requests) and 4 (call replies), reads its job, takes its limits, runs. Never returns."""
+    code = 1
+    try:
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in fds]
+        for number, fd in enumerate(high):
+            os.dup2(fd, number)
+        os.closerange(len(high), 1 << 16)
+        job = json.loads(wire.read_raw(3, 1 << 20))
+        os.chdir(job["cwd"])
+        os.environ.clear()
+        os.environ.update(ENV)
+        _limits(job["limits"], python=True)()
+        if job["mode"] == "call":
+            code = harness.serve(job["path"], job["entry"], 3, 4, job["nonce"])
+        else:
+            os.close(3)
+            code = _run_script(job["path"])
+    except SystemExit as exit_:
+        code = _exit_code(exit_)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    finally:
+        try:
+            import atexit
+
+            atexit._run_exitfuncs()
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:
+            pass
+        os._exit(code if isinstance(code, int) else 1)
+
+
+def _exit_code(exit_):
+    if exit_.code is None:
+        return 0
+    if isinstance(exit_.code, int):
+        return exit_.code & 0xFF
+    print(exit_.code, file=sys.stderr)
+    return 1
+
+
+def _run_script(path):
+    """What ``python3 path`` does, in a child of the template."""
+    import runpy
+
+    sys.argv = [path]
+    sys.path[0] = os.getcwd()
+    runpy.run_path(path, run_name="__main__")
+    return 0
+
+
+class Child:
+    """A running child and our ends of its pipes."""
+
+    def __init__(self, pid, stdin, stdout, stderr, requests=None, replies=None):
+        self.pid = pid
+        self.stdin = os.fdopen(stdin, "wb", buffering=0)
+        self.stdout = os.fdopen(stdout, "rb", buffering=0)
+        self.stderr = os.fdopen(stderr, "rb", buffering=0)
+        self.requests, self.replies = requests, replies
+
+    def close(self):
+        for stream in (self.stdin, self.stdout, self.stderr):
+            with contextlib.suppress(OSError):
+                stream.close()
+        for fd in (self.requests, self.replies):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+
+def start_python(template, job, call):
+    """A Python child of the template running ``job``; raises OSError or TemplateBroken."""
+    pipes = [os.pipe() for _ in range(5 if call else 4)]
+    (in_r, in_w), (out_r, out_w), (err_r, err_w), (job_r, job_w) = pipes[:4]
+    theirs = [in_r, out_w, err_w, job_r]
+    ours = [in_w, out_r, err_r, job_w]
+    if call:
+        theirs.append(pipes[4][1])
+        ours.append(pipes[4][0])
+    try:
+        wire.write_frame(job_w, job)  # a few hundred bytes: fits in the pipe
+        pid = template.spawn(theirs, _TEMPLATE_S)
+    except BaseException:
+        for fd in ours:
+            os.close(fd)
+        raise
+    finally:
+        for fd in theirs:
+            os.close(fd)
+    if not call:
+        os.close(job_w)
+        return Child(pid, in_w, out_r, err_r)
+    return Child(pid, in_w, out_r, err_r, job_w, pipes[4][0])
+
+
+def _spawn(argv, cwd, limits):
+    proc = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=ENV,
+        close_fds=True,
+        preexec_fn=_limits(limits),
+    )
+    return proc
+
+
+# --------------------------------------------------------------------------- streams
 
 
 class Streams:
@@ -144,125 +429,27 @@ class Streams:
             buffer.extend(chunk)
 
     def close(self):
-        """Close the epoll object now: a forked child must never inherit a live one whose
-        later garbage collection would close a descriptor number the child reused."""
         self.selector.close()
 
     def open_count(self, ignore=()):
         return sum(1 for key in self.selector.get_map().values() if key.fd not in ignore)
 
     def result(self):
+        # base64: the frame to the host stays within 4/3 of the output cap, whatever
+        # bytes the program wrote (JSON would escape each control byte into six).
         return {
-            "stdout": self.out.decode("utf-8", "replace"),
-            "stdout_invalid_utf8": _invalid_utf8(self.out),
+            "stdout_b64": base64.b64encode(self.out).decode("ascii"),
             "stderr": self.err.decode("utf-8", "replace"),
             "output_exceeded": self.exceeded,
         }
-
-
-def _invalid_utf8(data):
-    try:
-        data.decode("utf-8")
-        return False
-    except UnicodeDecodeError:
-        return True
-
-
-class Forked:
-    """A Python child forked from this warm interpreter, without exec: it starts in about
-    a millisecond instead of the ~20 ms of a new interpreter. Before running anything it
-    replaces stdin/stdout/stderr with its own pipes, closes every other descriptor of
-    ours (the channel to the host among them), and takes the same limits and
-    environment as an exec'd child."""
-
-    def __init__(self, cwd, limits, run, keep=()):
-        pipes = [os.pipe() for _ in range(3)]
-        self.pid = os.fork()
-        if self.pid == 0:  # the child: never returns
-            _child(cwd, limits, run, keep, pipes)
-        (in_r, in_w), (out_r, out_w), (err_r, err_w) = pipes
-        for fd in (in_r, out_w, err_w):
-            os.close(fd)
-        self.stdin = os.fdopen(in_w, "wb", buffering=0)
-        self.stdout = os.fdopen(out_r, "rb", buffering=0)
-        self.stderr = os.fdopen(err_r, "rb", buffering=0)
-
-
-def _child(cwd, limits, run, keep, pipes):
-    code = 1
-    try:
-        (in_r, _), (_, out_w), (_, err_w) = pipes
-        os.dup2(in_r, 0)
-        os.dup2(out_w, 1)
-        os.dup2(err_w, 2)
-        for entry in os.listdir("/proc/self/fd"):
-            fd = int(entry)
-            if fd > 2 and fd not in keep:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        os.chdir(cwd)
-        os.environ.clear()
-        os.environ.update(ENV)
-        _limits(limits)()
-        code = run()
-    except SystemExit as exit_:
-        code = _exit_code(exit_)
-    except BaseException:
-        import traceback
-
-        traceback.print_exc()
-        code = 1
-    finally:
-        try:
-            import atexit
-
-            atexit._run_exitfuncs()
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except BaseException:
-            pass
-        os._exit(code if isinstance(code, int) else 1)
-
-
-def _exit_code(exit_):
-    if exit_.code is None:
-        return 0
-    if isinstance(exit_.code, int):
-        return exit_.code & 0xFF
-    print(exit_.code, file=sys.stderr)
-    return 1
-
-
-def _run_script(path):
-    """What ``python3 path`` does, in a forked child."""
-    import runpy
-
-    sys.argv = [path]
-    sys.path[0] = os.getcwd()
-    runpy.run_path(path, run_name="__main__")
-    return 0
-
-
-def _spawn(argv, cwd, limits, pass_fds=()):
-    return subprocess.Popen(
-        argv,
-        cwd=cwd,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=ENV,
-        close_fds=True,
-        pass_fds=pass_fds,
-        preexec_fn=_limits(limits),
-    )
 
 
 def _exit_info(status, usage, started):
     info = {
         "wall_s": round(time.monotonic() - started, 4),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 4),
+        "max_rss_kb": usage.ru_maxrss,
     }
-    info["max_rss_kb"] = usage.ru_maxrss
     if os.WIFSIGNALED(status):
         info["signal"] = os.WTERMSIG(status)
         info["exit_code"] = None
@@ -272,11 +459,119 @@ def _exit_info(status, usage, started):
     return info
 
 
+def _spawn_failed(error):
+    return {
+        "spawn_error": str(error),
+        "exit_code": None,
+        "signal": None,
+        "timed_out": False,
+        "output_exceeded": False,
+        "stdout_b64": "",
+        "stderr": "",
+        "wall_s": 0,
+        "cpu_s": 0,
+        "max_rss_kb": 0,
+    }
+
+
+# --------------------------------------------------------------------------- reset helpers
+
+
+def _remove_sysv_ipc():
+    """Remove every SysV shared-memory segment, message queue and semaphore set of this
+    IPC namespace (the container's own). Returns what could not be removed."""
+    problems = []
+    for kind, remove in (
+        ("shm", lambda ident: _libc.shmctl(ident, 0, None)),  # IPC_RMID = 0
+        ("msg", lambda ident: _libc.msgctl(ident, 0, None)),
+        ("sem", lambda ident: _libc.semctl(ident, 0, 0)),
+    ):
+        for ident in _ipc_ids(kind):
+            remove(ident)
+        left = _ipc_ids(kind)
+        if left:
+            problems.append(f"SysV {kind} objects survived: {left[:5]}")
+    return problems
+
+
+def _ipc_ids(kind):
+    try:
+        with open(f"/proc/sysvipc/{kind}") as handle:
+            lines = handle.read().splitlines()[1:]
+    except OSError:
+        return []
+    return [int(line.split()[1]) for line in lines if line.strip()]
+
+
+def _held_memory():
+    """Bytes the box's memory cgroup holds that no cache reclaim would free: anonymous
+    memory plus tmpfs/shared memory (page cache of read files is left out)."""
+    for path, keys in (
+        ("/sys/fs/cgroup/memory.stat", ("anon", "shmem")),  # cgroup v2
+        ("/sys/fs/cgroup/memory/memory.stat", ("rss", "shmem")),  # cgroup v1
+    ):
+        try:
+            with open(path) as handle:
+                stat = dict(line.split() for line in handle if line.strip())
+        except (OSError, ValueError):
+            continue
+        try:
+            return sum(int(stat[key]) for key in keys)
+        except (KeyError, ValueError):
+            continue
+    return None
+
+
+def _force_remove(path):
+    def make_writable(function, failed, _):
+        try:
+            os.chmod(os.path.dirname(failed), 0o700)
+            os.chmod(failed, 0o700)
+            function(failed)
+        except OSError:
+            pass
+
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, onerror=make_writable)
+    else:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def _listdir(root):
+    try:
+        return os.listdir(root)
+    except OSError:
+        return []
+
+
+def _complete(buffer):
+    return len(buffer) >= 4 and len(buffer) >= 4 + int.from_bytes(buffer[:4], "big")
+
+
+def _child_cpu(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------- the supervisor
+
+
 class Supervisor:
-    def __init__(self):
+    def __init__(self, template):
+        self.template = template
         self.count = 0
         self.dir = None
         self.harness = None
+        self.baseline = _held_memory()
+
+    @property
+    def keep(self):
+        return (self.template.pid,)
 
     # ---------------------------------------------------------------- requests
 
@@ -288,45 +583,35 @@ class Supervisor:
         for name, content in request["files"].items():
             if "/" in name or name.startswith("."):
                 return {"ok": False, "error": f"bad file name {name!r}"}
-            with open(os.path.join(self.dir, name), "w", encoding="utf-8") as handle:
-                handle.write(content)
+            with open(os.path.join(self.dir, name), "w", encoding="utf-8", errors="surrogatepass") as out:
+                out.write(content)
         if not request.get("compile"):
             return {"ok": True}
         result = self._run(request["compile"], "", request["compile_limits"])
-        kill_all()
+        kill_all(self.keep)
         compiled = result["exit_code"] == 0 and not result["timed_out"] and not result["output_exceeded"]
         return {"ok": compiled, "compile": result}
 
     def run(self, request):
         target = request.get("python") or request["argv"]
         result = self._run(target, request.get("stdin", ""), request["limits"])
-        kill_all()  # daemons, double forks and setsid children die with their test
+        kill_all(self.keep)  # daemons, double forks and setsid children die with their test
         return result
 
     def _run(self, argv, stdin_text, limits):
         started = time.monotonic()
         try:
-            if isinstance(argv, str):  # a Python script, run in a warm fork
-                proc = Forked(self.dir, limits, lambda: _run_script(argv))
+            if isinstance(argv, str):  # a Python script, run in a child of the template
+                job = {"mode": "run", "cwd": self.dir, "path": argv, "limits": limits}
+                proc = start_python(self.template, job, call=False)
             else:
                 proc = _spawn(argv, self.dir, limits)
-        except OSError as error:
-            return {
-                "spawn_error": str(error),
-                "exit_code": None,
-                "signal": None,
-                "timed_out": False,
-                "output_exceeded": False,
-                "stdout": "",
-                "stderr": "",
-                "wall_s": 0,
-                "cpu_s": 0,
-                "max_rss_kb": 0,
-            }
+        except (OSError, TemplateBroken) as error:
+            return _spawn_failed(error)
         streams = Streams(proc, limits.get("output_bytes", 8 << 20))
         stdin_fd = proc.stdin.fileno()
         os.set_blocking(stdin_fd, False)
-        pending = memoryview(stdin_text.encode())
+        pending = memoryview(stdin_text.encode("utf-8", "surrogatepass"))
         if pending:
             streams.selector.register(stdin_fd, selectors.EVENT_WRITE, None)
         else:
@@ -373,114 +658,191 @@ class Supervisor:
     def call_open(self, request):
         self._close_harness()
         limits = request["limits"]
-        req_r, req_w = os.pipe()
-        rep_r, rep_w = os.pipe()
+        nonce = os.urandom(wire.NONCE_BYTES // 2).hex()
         started = time.monotonic()
-        source, entry = request["source"], request["entry"]
-        proc = Forked(
-            self.dir,
-            limits,
-            lambda: harness.serve(source, entry, req_r, rep_w),
-            keep=(req_r, rep_w),
-        )
-        proc.stdin.close()
-        os.close(req_r)
-        os.close(rep_w)
-        os.set_blocking(rep_r, False)
-        streams = Streams(proc, limits.get("output_bytes", 8 << 20))
-        streams.selector.register(rep_r, selectors.EVENT_READ, None)
-        self.harness = {
-            "proc": proc,
-            "req": req_w,
-            "rep": rep_r,
-            "buffer": bytearray(),
-            "streams": streams,
-            "started": started,
+        job = {
+            "mode": "call",
+            "cwd": self.dir,
+            "path": request["source"],
+            "entry": request["entry"],
+            "nonce": nonce,
             "limits": limits,
         }
-        return self._reply(limits.get("wall_s", 5))
+        try:
+            proc = start_python(self.template, job, call=True)
+        except (OSError, TemplateBroken) as error:
+            return {"crashed": True, **_spawn_failed(error)}
+        proc.stdin.close()  # calls take no stdin
+        streams = Streams(proc, limits.get("output_bytes", 8 << 20))
+        exit_fd = os.pidfd_open(proc.pid)
+        os.set_blocking(proc.replies, False)
+        os.set_blocking(proc.requests, False)
+        streams.selector.register(proc.replies, selectors.EVENT_READ, None)
+        streams.selector.register(exit_fd, selectors.EVENT_READ, None)
+        self.harness = {
+            "proc": proc,
+            "buffer": bytearray(),
+            "streams": streams,
+            "exit_fd": exit_fd,
+            "started": started,
+            "limits": limits,
+            "value_bytes": request.get("value_bytes", VALUE_BYTES),
+        }
+        return self._reply(nonce, limits.get("wall_s", 5), b"")
 
     def call(self, request):
-        if self.harness is None:
-            return {"error": "no program is loaded", "crashed": True}
+        h = self.harness
+        if h is None:
+            return {"crashed": True, "error": "no program is loaded"}
+        if h["buffer"]:
+            return self._crashed("the program wrote to its call channel without being asked")
         # A fresh nonce per call: a reply written ahead of time (before the question was
         # known) cannot be taken for the answer.
-        nonce = os.urandom(8).hex()
-        try:
-            wire.write_frame(self.harness["req"], {"args": request["args"], "nonce": nonce})
-        except OSError:
-            return self._dead()
-        reply = self._reply(request.get("wall_s", self.harness["limits"].get("wall_s", 5)))
-        if ("value" in reply or "error" in reply) and reply.pop("nonce", None) != nonce:
-            return {"error": "a reply did not answer its call (stale or forged)", "crashed": True}
-        return reply
+        nonce = os.urandom(wire.NONCE_BYTES // 2).hex()
+        body = json.dumps({"args": request["args"], "nonce": nonce}, separators=(",", ":"))
+        wall_s = request.get("wall_s", h["limits"].get("wall_s", 5))
+        return self._reply(nonce, wall_s, wire.frame(body.encode()))
 
-    def _reply(self, wall_s):
+    def _reply(self, nonce, wall_s, pending):
+        """Send ``pending`` and wait for the reply that carries ``nonce``, never longer
+        than ``wall_s``; whatever the program does instead is charged to it."""
         h = self.harness
+        proc, streams, exit_fd = h["proc"], h["streams"], h["exit_fd"]
         deadline = time.monotonic() + wall_s
-        while True:
-            frame = _take_frame(h["buffer"])
-            if frame is not None:
-                return frame
-            now = time.monotonic()
-            if now >= deadline:
-                return {"timed_out": True}
-            if h["streams"].exceeded:
-                return {"output_exceeded": True}
-            for _key, _ in h["streams"].pump(min(0.05, deadline - now), extra={h["rep"]}):
+        pending = memoryview(pending)
+        if pending:
+            streams.selector.register(proc.requests, selectors.EVENT_WRITE, None)
+        closed = False  # the program closed its end of the reply channel
+        try:
+            while True:
                 try:
-                    chunk = os.read(h["rep"], 1 << 20)
-                except BlockingIOError:
-                    continue
-                if not chunk:
-                    return self._dead()
-                h["buffer"].extend(chunk)
-                if len(h["buffer"]) > wire.MAX_FRAME:
-                    return {"error": "reply too large", "crashed": True}
+                    body = wire.take_frame(h["buffer"], h["value_bytes"] + wire.NONCE_BYTES + 1)
+                except wire.TooLarge as error:
+                    return {"too_large": str(error)}
+                if body is not None:
+                    return self._answer(nonce, body)
+                now = time.monotonic()
+                if now >= deadline:
+                    if closed:
+                        return self._crashed("the program closed its reply channel")
+                    return {"timed_out": True}
+                if streams.exceeded:
+                    return {"output_exceeded": True}
+                extra = {proc.replies, proc.requests, exit_fd}
+                for key, _ in streams.pump(min(0.05, deadline - now), extra=extra):
+                    if key.fd == exit_fd:
+                        self._drain(h)
+                        if _complete(h["buffer"]):
+                            continue  # answer what it sent before it exited
+                        return self._dead()
+                    if key.fd == proc.requests:
+                        try:
+                            pending = pending[os.write(proc.requests, pending[:65536]) :]
+                        except BlockingIOError:
+                            continue
+                        except OSError:  # it closed its request channel, or exited
+                            if select.select([exit_fd], [], [], 0.05)[0]:
+                                return self._dead()
+                            return self._crashed("the program closed its call channel")
+                        if not pending:
+                            streams.selector.unregister(proc.requests)
+                        continue
+                    if not self._drain(h) and not closed:
+                        closed = True  # from now on wait (bounded) for it to exit
+                        streams.selector.unregister(proc.replies)
+        finally:
+            if pending:
+                with contextlib.suppress(KeyError, ValueError):
+                    streams.selector.unregister(proc.requests)
+            if closed:
+                h["closed"] = True
+
+    def _drain(self, h):
+        """Read what the reply channel holds now; False once it is closed."""
+        if h.get("closed"):
+            return False
+        while len(h["buffer"]) <= h["value_bytes"] + 64:
+            try:
+                chunk = os.read(h["proc"].replies, 1 << 20)
+            except BlockingIOError:
+                return True
+            except OSError:
+                chunk = b""
+            if not chunk:
+                h["closed"] = True
+                return False
+            h["buffer"].extend(chunk)
+        return True
+
+    def _answer(self, nonce, body):
+        try:
+            got, kind, payload = wire.split_reply(body)
+        except wire.ProtocolError as error:
+            return self._crashed(f"the program corrupted its call channel ({error})")
+        if got != nonce:
+            return self._crashed("a reply did not answer its call (stale or forged)")
+        if kind == wire.LOADED:
+            return {"loaded": True}
+        if kind == wire.VALUE:
+            return {"value_b64": base64.b64encode(payload).decode("ascii")}
+        text = payload[-ERROR_EXCERPT * 4 :].decode("utf-8", "replace")[-ERROR_EXCERPT:]
+        if kind == wire.NOT_LOADED:
+            return {"loaded": False, "error": text}
+        if kind == wire.RAISED:
+            return {"error": text}
+        return self._crashed("the program corrupted its call channel (unknown reply kind)")
+
+    def _crashed(self, message):
+        h = self.harness
+        return {"crashed": True, "error": message, "stderr": h["streams"].err.decode("utf-8", "replace")}
 
     def _dead(self):
+        """The program exited: its status, usage and stderr (it has exited, so no wait)."""
         h = self.harness
         try:
             _, status, usage = os.wait4(h["proc"].pid, 0)
             info = _exit_info(status, usage, h["started"])
         except ChildProcessError:
             info = {}
+        h["streams"].pump(0)
         return {"crashed": True, **info, "stderr": h["streams"].err.decode("utf-8", "replace")}
 
     def call_close(self, request):
         result = {}
         if self.harness is not None:
-            h = self.harness
-            h["streams"].pump(0)
-            result = h["streams"].result()
-            result["cpu_s"] = _child_cpu(h["proc"].pid)
+            result["cpu_s"] = _child_cpu(self.harness["proc"].pid)
         self._close_harness()
         return result
 
     def _close_harness(self):
         if self.harness is None:
             return
-        for fd in (self.harness["req"], self.harness["rep"]):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        for stream in (self.harness["proc"].stdout, self.harness["proc"].stderr):
-            stream.close()
-        self.harness["streams"].close()
-        self.harness = None
-        kill_all()
+        h, self.harness = self.harness, None
+        h["proc"].close()
+        h["streams"].close()
+        with contextlib.suppress(OSError):
+            os.close(h["exit_fd"])
+        kill_all(self.keep)
 
     def reset(self, request):
         self._close_harness()
-        kill_all()
+        kill_all(self.keep)
         problems = []
-        for root in (WORK, TMP):
-            for name in os.listdir(root):
+        for root in (WORK, TMP, SHM, MQUEUE):
+            for name in _listdir(root):
                 path = os.path.join(root, name)
                 _force_remove(path)
                 if os.path.lexists(path):
                     problems.append(f"could not remove {path}")
-        if _others():
-            problems.append(f"processes survived: {_others()}")
+        problems += _remove_sysv_ipc()
+        survivors = _others(self.keep)
+        if survivors:
+            problems.append(f"processes survived: {survivors}")
+        if not self.template.healthy():
+            problems.append(self.template.broken)
+        held = _held_memory()
+        if held is not None and self.baseline is not None and held > self.baseline + _MEMORY_SLACK:
+            problems.append(f"memory not released: {held >> 20} MB held, {self.baseline >> 20} MB at start")
         self.dir = None
         return {"clean": not problems, "problems": problems}
 
@@ -492,52 +854,20 @@ class Supervisor:
         return out
 
     def hello(self, request):
-        return {"pid": os.getpid(), "uid": os.getuid(), "python": sys.version.split()[0]}
-
-
-def _child_cpu(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def _take_frame(buffer):
-    if len(buffer) < 4:
-        return None
-    size = int.from_bytes(buffer[:4], "big")
-    if len(buffer) < 4 + size:
-        return None
-    body = bytes(buffer[4 : 4 + size])
-    del buffer[: 4 + size]
-    try:
-        frame = json.loads(body)
-    except ValueError:
-        return {"error": "the program corrupted the call channel", "crashed": True}
-    return frame if isinstance(frame, dict) else {"error": "bad reply", "crashed": True}
-
-
-def _force_remove(path):
-    def make_writable(function, failed, _):
-        try:
-            os.chmod(os.path.dirname(failed), 0o700)
-            os.chmod(failed, 0o700)
-            function(failed)
-        except OSError:
-            pass
-
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path, onerror=make_writable)
-    else:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
+        return {
+            "pid": os.getpid(),
+            "uid": os.getuid(),
+            "python": sys.version.split()[0],
+            "template": self.template.pid,
+            "memory_baseline": self.baseline,
+        }
 
 
 def main():
     _undumpable()
-    supervisor = Supervisor()
+    _ignore_signals()
+    template = Template()  # before the first request: it must never see a job's data
+    supervisor = Supervisor(template)
     handlers = {
         name: getattr(supervisor, name)
         for name in ("prepare", "run", "call_open", "call", "call_close", "reset", "hello", "fds")
@@ -545,13 +875,15 @@ def main():
     while True:
         try:
             request = wire.read_frame(CHANNEL_IN)
-        except EOFError:
-            return
+        except (EOFError, wire.ProtocolError):
+            return  # the host went away or broke the protocol: the box is replaced
         handler = handlers.get(request.get("op"))
         try:
-            reply = handler(request) if handler else {"error": f"unknown op {request.get('op')!r}"}
-        except Exception as error:
-            reply = {"internal_error": f"{type(error).__name__}: {error}"}
+            reply = handler(request) if handler else {"fault": f"unknown op {request.get('op')!r}"}
+        except BaseException as error:  # PID 1 must never die; the host replaces the box
+            with contextlib.suppress(BaseException):
+                kill_all(supervisor.keep)
+            reply = {"fault": f"{type(error).__name__}: {str(error)[:500]}"}
         wire.write_frame(CHANNEL_OUT, reply)
 
 
