@@ -4,6 +4,11 @@
                  [--spec spec.json --step N] [--model DIR]
     verirl serve [--workers N] [--port 50051] [--config verirl.toml] [--model DIR] ...
     verirl train-rm --data pairs.jsonl --base MODEL --out DIR [--epochs 1] [--lr 2e-5] ...
+    verirl train --model M --data train.jsonl --heldout heldout.jsonl --loss kimi --output RUN ...
+    verirl eval --model M --data heldout.jsonl [--samples n] [--output results.jsonl]
+    verirl plot RUN_DIR [RUN_DIR...] --output curves.png
+    verirl bench --workload math|code|model|mixed [--server HOST:PORT] --concurrency C --batch B
+                 (--duration S | --requests N) [--rate R] [--sweep 1,2,4] [--soak MIN] --json F
 
 ``-`` means stdin/stdout. The exit code is 0 whenever every sample got a result,
 whatever the rewards; non-zero only when the run itself failed (unreadable input,
@@ -107,6 +112,37 @@ def cmd_train_rm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_trainer_commands(commands: argparse._SubParsersAction) -> None:
+    """``train``, ``eval`` and ``plot``: their flags come from the dataclasses in
+    ``trainer/config.py``; torch is imported only when one of them runs."""
+    from trainer.config import EvalConfig, TrainConfig
+    from trainer.settings import add_arguments, from_namespace
+
+    def run(module: str, cls: type):
+        def call(args: argparse.Namespace) -> int:
+            import importlib
+
+            return importlib.import_module(module).run(from_namespace(cls, args))
+
+        return call
+
+    train = commands.add_parser(
+        "train", help="RL on verifiable rewards from a verirl server (Kimi k1.5, GRPO)"
+    )
+    add_arguments(train, TrainConfig)
+    train.set_defaults(run=run("trainer.train", TrainConfig))
+    evaluate = commands.add_parser("eval", help="held-out accuracy of a policy, rewards from the server")
+    add_arguments(evaluate, EvalConfig)
+    evaluate.set_defaults(run=run("trainer.evaluate", EvalConfig))
+    plot = commands.add_parser("plot", help="training curves of runs as one PNG")
+    plot.add_argument("runs", nargs="+", help="run directories (each with metrics.jsonl)")
+    plot.add_argument("--output", default="curves.png", help="PNG file (default: curves.png)")
+    plot.add_argument("--x", choices=("step", "time"), default="step", help="x axis: step or minutes")
+    plot.set_defaults(
+        run=lambda a: __import__("trainer.plot").plot.main([*a.runs, "--output", a.output, "--x", a.x])
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="verirl", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"verirl {__version__}")
@@ -148,11 +184,19 @@ def build_parser() -> argparse.ArgumentParser:
         train_rm.add_argument(f"--{name}", type=kind, help=meaning)
     train_rm.set_defaults(run=cmd_train_rm)
 
+    _add_trainer_commands(commands)
+
     from verirl import server
 
     serve = commands.add_parser("serve", help="run the gRPC reward server (same as server.py)")
     server.add_arguments(serve)
     serve.set_defaults(run=server.run)
+
+    from bench import harness
+
+    bench = commands.add_parser("bench", help="reward latency and throughput under load, soak, scale-out")
+    harness.add_arguments(bench)
+    bench.set_defaults(run=harness.run)
     return parser
 
 
