@@ -415,6 +415,13 @@ def _collections(gold: Value, pred: Value) -> str | None:
             return "matrices" if all(equal(Sym(a), Sym(b)) for a, b in pairs) else "unequal_matrices"
     gi = gold.items if isinstance(gold, Items) else _matrix_items(gold)
     pi = pred.items if isinstance(pred, Items) else _matrix_items(pred)
+    # "(5, 2]" is no interval and no vector; "[-1, 0]" is an interval, not the vector
+    # (-1, 0). Only "(a, b)" and a reversed "[a, b]" may be vectors.
+    for side, other in ((gold, pred), (pred, gold)):
+        if not isinstance(side, Items) or isinstance(other, Items):
+            continue
+        if side.brackets in ("(]", "[)") or (side.brackets == "[]" and interval_of(side)):
+            return "unequal_collections"
     if gi is None and pi is None:
         return None
     ordered = any(isinstance(v, Items) and v.ordered for v in (gold, pred))

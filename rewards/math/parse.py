@@ -181,6 +181,7 @@ def interval_of(value: Items) -> sympy.Set | None:
     return interval if isinstance(interval, sympy.Interval) else None
 
 
+_MEMBER = re.compile(r"[A-Za-z]\s*\\in\s*(.+)")
 _SET_OPERATOR = re.compile(r"\\(cup|cap|setminus|backslash)\b")
 
 
@@ -274,6 +275,15 @@ Number(value=Fraction(2, 1), significant=None, places=None)), ordered=True, brac
         return Text(choice.group(1), choice=True)
     if _is_text(text):
         return Text(" ".join(text.lower().split()))
+    member = _MEMBER.fullmatch(text)
+    if member:  # "x \in [2, 5)": the set a single variable lies in
+        inner = parse_value(member.group(1))
+        if isinstance(inner, Items) and interval_of(inner) is not None:
+            return inner
+        if isinstance(inner, Items) and inner.brackets == "{}":
+            return inner
+        if isinstance(inner, Sym) and isinstance(inner.expr, sympy.Set):
+            return inner
     if _SET_OPERATOR.search(text):
         combined = _set_expression(text)
         if combined is not None:
