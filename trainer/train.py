@@ -37,6 +37,7 @@ micro-batches, which DDP's per-backward hooks cannot allow.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -159,7 +160,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     if cfg.resume and (checkpoint_dir / "trainer_state.json").exists():
         state = load_checkpoint(checkpoint_dir, model, optimizer, sampler)
         start_step, stats = state["step"], {int(k): tuple(v) for k, v in state["stats"].items()}
-    torch.manual_seed(torch.initial_seed() + rank) if start_step == 0 and world > 1 else None
+    if world > 1:  # ranks sample different responses (a resumed multi-rank run is not bit-exact)
+        torch.manual_seed(cfg.seed + 7919 * rank + start_step)
     run_id = uuid.uuid4().hex[:8]  # group names never collide with an earlier run's on the same server
 
     needs_sandbox = any(p.kind == "code" for p in problems + heldout)
@@ -260,9 +262,19 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                     checkpoint_dir, model, optimizer, sampler, done, {"stats": stats, "run": run_id}
                 )
         bar.close()
+    if world > 1:  # evidence that data parallelism kept every rank's weights identical
+        digests = _gather(_weights_digest(params), world)
+        last["weights_sha256_by_rank"] = digests
     if rank == 0 and cfg.save_final:
         _save_final(model, tokenizer, run_dir / "final")
-    return last
+    return last if rank == 0 else {}
+
+
+def _weights_digest(params: list[torch.nn.Parameter]) -> str:
+    digest = hashlib.sha256()
+    for p in params:
+        digest.update(p.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _update(
