@@ -52,6 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--input", help="your samples instead: a JSON Lines file of the data contract")
     add("--server", help="HOST:PORT[,HOST:PORT...] or any gRPC target (default: start servers here)")
     add("--metrics", help="the servers' Prometheus URLs, comma separated (with --server)")
+    add("--token-file", help="bearer token for --server (default: $VERIRL_TOKEN)")
     add("--concurrency", "-c", type=int, default=4, help="closed loop: requests in flight (default 4)")
     add("--batch", "-b", type=int, default=8, help="samples per request (default 8)")
     add("--duration", type=float, help="seconds of measured load (default 10 unless --requests)")
@@ -280,7 +281,8 @@ async def _one_run(
 ) -> tuple[Phase, dict, dict]:
     total = spec.requests * spec.batch if spec.requests else None
     with _progress(label, total) as bar:
-        async with Generator(fleet.target, workload, spec, progress=bar.update) as generator:
+        generator = Generator(fleet.target, workload, spec, token=_token(args), progress=bar.update)
+        async with generator:
             before: list = []
             stopper: list[asyncio.Task] = []
 
@@ -321,6 +323,12 @@ async def _stop_later(replica: Replica, delay_s: float, kill: bool) -> None:
             break
         await asyncio.sleep(0.05)
     await stopping
+
+
+def _token(args: argparse.Namespace) -> str | None:
+    if getattr(args, "token_file", None):
+        return Path(args.token_file).read_text().strip() or None
+    return os.environ.get("VERIRL_TOKEN") or None
 
 
 def _spec(args: argparse.Namespace, concurrency: int, soak: bool) -> LoadSpec:
@@ -431,7 +439,8 @@ def _timeline(phase: Phase, step_s: float = 1.0) -> list[list[float]]:
 
 
 async def _runs(fleet: Fleet, workload, args: argparse.Namespace) -> dict:
-    async with Generator(fleet.target, workload, LoadSpec(duration_s=None, requests=1, warmup_s=0)) as probe:
+    spec = LoadSpec(duration_s=None, requests=1, warmup_s=0)
+    async with Generator(fleet.target, workload, spec, token=_token(args)) as probe:
         info = await probe.info()
     ready = {k.kind: (k.ready, k.reason) for k in info.kinds}
     for kind in sorted(workload.kinds):
