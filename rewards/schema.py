@@ -427,4 +427,8 @@ def read_samples(lines: Iterable[str]) -> Iterator[Sample | Result]:
 
 def write_results(results: Iterable[Result], stream: IO[str]) -> None:
     for result in results:
-        stream.write(json.dumps(result.to_dict(), ensure_ascii=False, allow_nan=False) + "\n")
+        line = json.dumps(result.to_dict(), ensure_ascii=False, allow_nan=False)
+        # Text from a submission may hold lone surrogates, which UTF-8 cannot encode: a
+        # lone surrogate only occurs inside a JSON string, where its \udXXX escape is
+        # valid JSON that decodes back to the same character.
+        stream.write(line.encode("utf-8", "backslashreplace").decode("utf-8") + "\n")
