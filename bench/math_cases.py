@@ -159,7 +159,10 @@ RESPONSE_CASES: list[tuple[str, str, str, bool]] = [
     ("extraction", r"\boxed{\boxed{5}}", "5", Y),
     ("extraction", r"\boxed{\{1,2\}}", r"\{1,2\}", Y),
     ("extraction", r"the answer is $\boxed{x^2}$ since", "x^2", Y),
-    ("extraction", r"\boxed{5} is wrong, so the final answer is 6", "6", N),  # the box wins
+    # A final answer stated after the last box decides (intermediate results are often
+    # boxed); this case was labelled "the box wins" before issue 9.
+    ("extraction", r"\boxed{5} is wrong, so the final answer is 6", "6", Y),
+    ("extraction", r"\boxed{5} is wrong, so the final answer is 6", "5", N),
     ("extraction", "x" * 5000 + r" \boxed{9}", "9", Y),
     ("extraction", r"\boxed{3", "3", Y),  # unbalanced box: falls back to the last number
 ]

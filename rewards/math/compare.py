@@ -19,7 +19,7 @@ Principles (GUIDE §6 lists the failures they avoid):
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 
 import sympy
@@ -276,11 +276,24 @@ _OPEN = {
 }
 
 
+def _is_unknown(expr: sympy.Basic) -> bool:
+    """A variable or an applied function of one (``x``, ``f(x)``): what a range bounds."""
+    if isinstance(expr, sympy.Symbol):
+        return True
+    return isinstance(expr, sympy.core.function.AppliedUndef) and all(
+        isinstance(a, sympy.Symbol) for a in expr.args
+    )
+
+
+def _unknowns(expr: sympy.Basic) -> set[sympy.Basic]:
+    return {a for rel in expr.args for a in rel.args if _is_unknown(a)}
+
+
 def _relation_set(expr: sympy.Basic) -> sympy.Set | None:
     """``x >= 2`` → [2, oo) and ``1 <= x < 3`` → [1, 3) without sympy's solver (which
     simplifies and takes tens of milliseconds); None for anything less plain."""
     if isinstance(expr, sympy.And):
-        if len(expr.free_symbols) != 1:  # 1 < x and y < 2 is not an interval
+        if len(expr.free_symbols) != 1 or len(_unknowns(expr)) != 1:  # 1 < x, y < 2: no interval
             return None
         parts = [_relation_set(arg) for arg in expr.args]
         if any(p is None for p in parts):
@@ -294,9 +307,9 @@ def _relation_set(expr: sympy.Basic) -> sympy.Set | None:
     lhs, rhs = expr.args
     is_open = _OPEN[type(expr)]
     upper = isinstance(expr, sympy.StrictLessThan | sympy.LessThan)  # lhs < rhs
-    if isinstance(lhs, sympy.Symbol) and rhs.is_number and rhs.is_real:
+    if _is_unknown(lhs) and rhs.is_number and rhs.is_real:
         bound, symbol_below = rhs, upper
-    elif isinstance(rhs, sympy.Symbol) and lhs.is_number and lhs.is_real:
+    elif _is_unknown(rhs) and lhs.is_number and lhs.is_real:
         bound, symbol_below = lhs, not upper
     else:
         return None
@@ -376,6 +389,14 @@ def _matching(golds: list[Value], preds: list[Value]) -> bool:
     return True
 
 
+def _distinct(items: Sequence[Value]) -> list[Value]:
+    kept: list[Value] = []
+    for item in items:
+        if not any(item == k or equal(k, item) for k in kept):
+            kept.append(item)
+    return kept
+
+
 def _matrix_items(value: Value) -> list[Value] | None:
     if isinstance(value, Sym) and isinstance(value.expr, sympy.MatrixBase):
         matrix = value.expr
@@ -442,7 +463,8 @@ def _collections(gold: Value, pred: Value) -> str | None:
     if ordered:
         same = len(gi) == len(pi) and all(equal(a, b) for a, b in zip(gi, pi, strict=True))
         return "ordered_items" if same else "unequal_collections"
-    return "unordered_items" if _matching(list(gi), list(pi)) else "unequal_collections"
+    # A bare list of solutions or a set: a repeated member ("1, 1, 2") counts once.
+    return "unordered_items" if _matching(_distinct(gi), _distinct(pi)) else "unequal_collections"
 
 
 # --------------------------------------------------------------------------- text

@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rewards.math.units import is_unit
+
 MAX_ANSWER = 1000  # characters, or twice the gold's length when that is more
 
 
@@ -40,25 +42,38 @@ class Extraction:
 _BOX = re.compile(r"\\(?:boxed|fbox)\b")
 _UNCLOSED_BOX = re.compile(r"\\boxed\{\s*(-?\d+(?:\.\d+)?)\s*$")
 _ANSWER_PHRASE = re.compile(
-    r"(?:final\s+answer|the\s+answer|answer)\s*(?:\*\*)?\s*(?:is|:|=|would\s+be|will\s+be)\s*:?",
+    r"(?:final\s+answer|the\s+answer|answer)\s*(?:\*\*)?\s*(?:is|:|=|would\s+be|will\s+be)\s*:?"
+    r"|\banswer\s+(?=\$|\\\(|\\\[)",
     re.IGNORECASE,
 )
 _DELIMITED = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"), ("**", "**"))
 _MATH_DELIMITERS = (("$$", "$$"), ("\\[", "\\]"), ("\\(", "\\)"), ("$", "$"))
 _BOLD = re.compile(r"\*\*([^*\n]{1,80})\*\*")
 # A number standing alone: no letter, digit, backslash, brace, ^ or _ touching it.
-_NUMBER = re.compile(r"(?<![\w.\\^_{}])-?\d+(?:,\d{3})*(?:\.\d+)?(?:/\d+)?(?![\w^_{}]|\.\d)")
+# Atomic, so "1,000.99m" never backs off to "1"; a unit may touch it ("1,000.99m²").
+_NUMBER = re.compile(
+    r"(?<![\w.,\\^_{}])-?(?>\d+(?:,\d{3})*(?:\.\d+)?(?:/\d+)?|\.\d+)(?P<unit>[A-Za-z]*²?)(?![\w^_{}]|\.\d)"
+)
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
 _FENCE = re.compile(r"^[ \t]*```", re.MULTILINE)
 _HEDGE_GAP = re.compile(r"(?:,?\s*(?:or|or maybe|or possibly|or perhaps|either))", re.IGNORECASE)
-_LIST_GAP = re.compile(r"(?:,|,?\s*and|&|;)", re.IGNORECASE)
+# "and" alone, or a short phrase ending in it ("for part (a) and"), joins a list.
+_LIST_GAP = re.compile(r"(?:,|,?\s*and|&|;|(?:[\w()]+\s+){1,4}and)", re.IGNORECASE)
 _NEGATION = re.compile(
     r"\b(?:not|no|never|cannot|isn't|aren't|wasn't|can't|won't|unlikely|maybe|perhaps|possibly|"
     r"possible|either|options?|choices?|candidates?|guess)\b|n't\b",
     re.IGNORECASE,
 )
 _LIST_BEFORE = re.compile(r"(?:,|\bor|\band|/)\s*$", re.IGNORECASE)
-_CUE = re.compile(r"(?:\s(?:is|are|be|equals|was)\s|=|:)", re.IGNORECASE)
+_CUE = re.compile(r"(?:\s(?:is|are|be|equals|was|get|gives?)\s|=|:|'s\s)", re.IGNORECASE)
+# After the answer, these words affirm it: "$x \geq 5$ is the solution".
+_AFFIRMED = re.compile(
+    r"\s*(?:is|are|would be|will be)\s+(?:the|our|my)\s+(?:final\s+)?(?:answer|solution|result)s?"
+    r"(?:\s+set)?\s*[.!]?\s*",
+    re.IGNORECASE,
+)
+_ANOTHER_SPAN = re.compile(r"\s*(?:,|and|or|&)\s*(?:\$|\\\(|\\\[)", re.IGNORECASE)
+_CLAUSE = re.compile(r"[,;]|\b(?:which|that|but|so|thus|therefore|hence|then)\b", re.IGNORECASE)
 _PROSE_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
@@ -118,7 +133,7 @@ def _mask_code(response: str) -> str:
     return "".join(pieces)
 
 
-def _boxes(response: str) -> list[tuple[int, int, str]]:
+def find_boxes(response: str) -> list[tuple[int, int, str]]:
     """(start, end, contents) of every outermost box with contents, in order."""
     closes = None
     boxes: list[tuple[int, int, str]] = []
@@ -143,12 +158,13 @@ def _boxes(response: str) -> list[tuple[int, int, str]]:
 
 def _gap(text: str) -> str:
     """The words between two boxes, without math delimiters, spacing or punctuation."""
-    text = re.sub(r"\$|\\[()\[\]]|\\[,;:! ]|\\quad", " ", text)
+    text = re.sub(r"\\(?:text|textnormal|mathrm|mbox)\s*\{([^{}]*)\}", r" \1 ", text)
+    text = re.sub(r"\$|\\[()\[\]]|\\[,;:! ]|\\q?quad", " ", text)
     return " ".join(text.split()).strip(" .")
 
 
 def _boxed(response: str) -> Extraction | None:
-    boxes = _boxes(response)
+    boxes = find_boxes(response)
     if not boxes:
         # A response cut off inside its last box, "\boxed{3": a plain number still counts.
         cut = _UNCLOSED_BOX.search(response[-200:])
@@ -161,7 +177,7 @@ def _boxed(response: str) -> Extraction | None:
             break
         if _HEDGE_GAP.fullmatch(gap):
             joined_by = "or"
-        elif _LIST_GAP.fullmatch(gap) and joined_by in (None, "and"):
+        elif _LIST_GAP.fullmatch(gap) and not _NEGATION.search(gap) and joined_by in (None, "and"):
             joined_by = "and"
         else:
             break
@@ -230,21 +246,34 @@ def _sentence_around(text: str, start: int, end: int) -> tuple[str, str]:
 
 
 def _plain_sentence(before: str, after: str) -> bool:
-    """The candidate is asserted: no denial, hedge or list around it, nothing after it."""
-    if _NEGATION.search(before) or _NEGATION.search(after):
+    """The candidate is asserted: no denial, hedge or list around it, and nothing after it
+    but units or an affirmation ("… is the answer"). Only the words since the last cue
+    ("which", ",") count before it: "not 10, which is 1,000" asserts 1,000."""
+    near = _CLAUSE.split(before)[-1]
+    if _NEGATION.search(near) or _NEGATION.search(after):
         return False
     if _LIST_BEFORE.search(before):
         return False
-    return not after.strip(" \t*_)]:;,.!") or not re.search(r"\w", after)
+    tail = after.strip(" \t*_)]:;,.!")
+    if not tail or not re.search(r"\w", tail) or _AFFIRMED.fullmatch(after):
+        return True
+    if re.fullmatch(r"(?:percent|percentage|pct)", tail, re.IGNORECASE):
+        return True
+    return is_unit(tail.replace("²", "^2").replace("³", "^3"))
 
 
 def _after_phrase(rest: str) -> str | None:
     rest = rest.lstrip(" \t\n:*")
+    if rest.startswith(('\\"', '"')):  # 'The final answer is \"$12$ and $13$\"'
+        rest = rest.lstrip('\\"')
+        rest = re.sub(r'\\?"', "", rest[:MAX_ANSWER], count=1) + rest[MAX_ANSWER:]
     for opening, closing in _DELIMITED:
         if rest.startswith(opening):
             end = _find_unescaped(rest, closing, len(opening))
-            if end > len(opening):
+            following = rest[end + len(closing) : end + len(closing) + 40]
+            if end > len(opening) and not _ANOTHER_SPAN.match(following):
                 return rest[len(opening) : end].strip()
+            break  # "$12$ and $13$": the sentence holds the answer
     stop = _SENTENCE_END.search(rest)
     sentence = (rest[: stop.start()] if stop else rest).strip()
     if not sentence or sentence.endswith(":"):
@@ -258,10 +287,10 @@ def _after_phrase(rest: str) -> str | None:
     sentence = sentence.strip("* ").rstrip(".").strip("* ")
     spans = math_spans(sentence)
     outside = sentence
-    for start, end, _ in reversed(spans):
-        outside = outside[:start] + " " + outside[end:]
-    if not _PROSE_WORD.search(outside):
-        return sentence  # "5 cm", "x = 1 or x = 2": all of it
+    for start, end, _ in reversed(spans):  # same length, so offsets hold in both
+        outside = outside[:start] + " " * (end - start) + outside[end:]
+    if not _PROSE_WORD.search(re.sub(r"\b(?:and|or)\b", " ", outside)):
+        return sentence  # "5 cm", "$12$ and $13$", "x = 1 or x = 2": all of it
     # Prose: "The largest $n$ is 34", "therefore $\frac12$": what follows the last cue,
     # or the last math span.
     cues = list(_CUE.finditer(outside))
@@ -310,11 +339,14 @@ def _last_math_or_number(response: str) -> Extraction | None:
         pieces.append(response[pos:])
         outside = "".join(pieces)
     number = None
-    for number in _NUMBER.finditer(outside):  # noqa: B007 - we want the final match
-        pass
+    for candidate in _NUMBER.finditer(outside):
+        unit = candidate.group("unit")
+        if not unit or is_unit(unit.replace("²", "^2")):
+            number = candidate
     span = spans[-1] if spans else None
     if number is not None and (span is None or number.start() > span[0]):
-        start, end, text, rule = number.start(), number.end(), number.group(0), "last_number"
+        start, end, rule = number.start(), number.end(), "last_number"
+        text = number.group(0)[: len(number.group(0)) - len(number.group("unit"))]
     elif span is not None and span[2]:
         start, end, text, rule = span[0], span[1], span[2], "last_math"
     else:
@@ -325,7 +357,24 @@ def _last_math_or_number(response: str) -> Extraction | None:
     return Extraction(text, rule)
 
 
-_RULES = (_boxed, _answer_phrase, _bold, _last_math_or_number)
+def _whole(response: str) -> Extraction | None:
+    """A short response that is all mathematics ("\\frac{10}{9}", "x \\geq 5") is its own
+    answer: no prose word in it outside LaTeX commands."""
+    text = response.strip()
+    if not text or len(text) > 200 or "\n" in text:
+        return None
+    bare = re.sub(r"\\[A-Za-z]+", " ", text)
+    if _PROSE_WORD.search(bare) or not re.search(r"[\d\\]", text):
+        return None
+    if "=" in text and not re.fullmatch(r"\$?\s*[A-Za-z](?:_\{?\w+\}?)?\s*=[^=]*", text):
+        return None  # "6 * 7 = 42" is working, not an answer; "x = 5" is one
+    return Extraction(text, "whole")
+
+
+_RULES = (_boxed, _answer_phrase, _bold, _whole, _last_math_or_number)
+
+
+_FINAL_PHRASE = re.compile(r"final\s+answer", re.IGNORECASE)
 
 
 def extract_answer(response: str, limit: int = MAX_ANSWER) -> Extraction | None:
@@ -336,13 +385,26 @@ def extract_answer(response: str, limit: int = MAX_ANSWER) -> Extraction | None:
     Extraction(text='\\\\frac{1}{2}', rule='boxed', refused=None, too_long=False)
     """
     response = _mask_code(response)
+    boxes = find_boxes(response)
+    if boxes:
+        # "… \boxed{255} … Final Answer: The final answer is $10,455$": intermediate
+        # results were boxed; the final answer stated after the last box decides.
+        final = [m for m in _FINAL_PHRASE.finditer(response, boxes[-1][1])][-1:]
+        if final:
+            found = _answer_phrase(response[final[0].start() :])
+            if found is not None and found.text:
+                return _limited(found, limit)
     for find in _RULES:
         found = find(response)
         if found is not None and found.text:
-            if len(found.text) > limit:
-                return Extraction(found.text[:limit], found.rule, found.refused, too_long=True)
-            return found
+            return _limited(found, limit)
     return None
+
+
+def _limited(found: Extraction, limit: int) -> Extraction:
+    if len(found.text) > limit:
+        return Extraction(found.text[:limit], found.rule, found.refused, too_long=True)
+    return found
 
 
 # --------------------------------------------------------------------------- restatement

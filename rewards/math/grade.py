@@ -7,6 +7,7 @@ numbers on both sides) and runs in the caller's process.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from rewards.math.compare import compare_numbers, decide
@@ -46,6 +47,26 @@ class MathGrade:
         }
 
 
+# A label, not a value: "|AB|", "A:B", "f(x)", "S_{MBCN}:S", "\frac{NO}{BO}", "(p, q)".
+# Letters, subscripts and punctuation only: no digit outside a subscript, no operator.
+_LABEL = re.compile(
+    r"(?=.*[A-Za-z])(?:[A-Za-z]|_\{[A-Za-z0-9]*\}|_[A-Za-z0-9]|\\frac\{[A-Za-z]+\}\{[A-Za-z]+\}"
+    r"|\\(?:angle|overline|triangle)\s*|[|:(),{}' ])+"
+)
+
+
+def drop_label(text: str) -> str:
+    """``|AB| = 1`` → ``1``, ``(p,q)=(3,2)`` → ``(3,2)``: a name given one value, when the
+    other side has no equation to compare it with. Names of several items in a list
+    (``x = 1, y = 2``) are kept: they decide the order."""
+    if text.count("=") != 1 or any(r in text for r in ("<", ">", "\\leq", "\\geq")):
+        return text
+    lhs, rhs = (part.strip() for part in text.split("="))
+    if not rhs or not _LABEL.fullmatch(lhs) or ("," in rhs and "(" not in lhs):
+        return text
+    return rhs
+
+
 def _extract(response: str, answer: str, prompt: str | None) -> MathGrade | tuple[MathGrade, str, str]:
     """Common first half: the grade so far and both normalized strings, or a final grade."""
     gold, _ = normalize(answer)
@@ -69,6 +90,8 @@ def _extract(response: str, answer: str, prompt: str | None) -> MathGrade | tupl
             gold_normalized=gold,
         )
     pred, notes = normalize(extraction.text)
+    if ("=" in gold) != ("=" in pred):  # one side names its value: compare the values
+        gold, pred = drop_label(gold), drop_label(pred)
     grade = MathGrade(
         False,
         Status.WRONG,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from rewards.math.extract import balanced_group
+from rewards.math.units import is_unit
 
 # Text commands whose argument is plain text (a unit, a word, a choice letter).
 _TEXT_COMMANDS = (
@@ -38,26 +39,8 @@ _SPACING = re.compile(
     r"\\\\|\\[,;:! ]|\\q?quad\b|~|\\displaystyle\b|\\left\b|\\right\b|\\big[lr]?\b|\\Big[lr]?\b"
 )
 _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree\b|\s*degrees?$")
-_PERCENT = re.compile(r"\s*\\?%$|\s*percent$")
+_PERCENT = re.compile(r"\s*\\?%$|\s*(?:percent|percentage|pct)$")
 _CURRENCY = re.compile(r"^(?:\\\$|\$|USD\s*|US\\\$|€|£|\\euro\s*)|\s*(?:dollars?|cents?|USD)$")
-# Units that may follow a number and be dropped: only names of units. Never magnitudes
-# ("million"), operators ("squared", "factorial", "pi") or qualifiers ("or more", "is
-# wrong"): dropping those would make a different answer equal (GUIDE §10).
-UNITS = frozenset(
-    """
-    mm cm dm m km in inch inches ft foot feet yd yard yards mi mile miles meter meters metre
-    metres millimeter millimeters centimeter centimeters kilometer kilometers kilometre
-    kilometres nm micron microns g kg mg gram grams kilogram kilograms milligram milligrams
-    lb lbs pound pounds oz ounce ounces ton tons tonne tonnes l ml liter liters litre litres
-    milliliter milliliters gallon gallons quart quarts pint pints cup cups s sec secs second
-    seconds min mins minute minutes h hr hrs hour hours day days week weeks month months
-    year years yr yrs ms dollar dollars cent cents euro euros yen rupees rupee pence
-    degree degrees deg rad radian radians unit units sq square cubic km/h mph kph m/s
-    cm/s km/hr mi/h mpg kmh kwh kw watt watts joule joules newton newtons volt volts amp
-    amps ohm ohms hz mb gb kb tb byte bytes bit bits calorie calories cal kcal
-    """.split()  # noqa: SIM905 - a word list reads better as words
-)
-_UNIT_TOKEN = re.compile(r"([A-Za-z]+(?:/[A-Za-z]+)?)\.?(?:\^\{?[23]\}?)?")
 _TRAILING_UNIT = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+))\s+(.{1,60})$")
 _MATH_DELIMS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 
@@ -79,20 +62,6 @@ def strip_delimiters(text: str) -> str:
                 text = inner.strip()
                 changed = True
     return text
-
-
-def is_unit(words: str) -> bool:
-    """Whether ``words`` name a unit only ("cm", "square meters", "m/s", "km^2")."""
-    tokens = words.replace(" per ", "/").split()
-    if not tokens or len(tokens) > 4:
-        return False
-    for token in tokens:
-        match = _UNIT_TOKEN.fullmatch(token)
-        if not match:
-            return False
-        if any(part.lower() not in UNITS for part in match.group(1).split("/")):
-            return False
-    return True
 
 
 def unwrap_text_commands(text: str) -> str:
@@ -118,22 +87,28 @@ def unwrap_text_commands(text: str) -> str:
     return "".join(out).strip()
 
 
+def _command(names: str) -> str:
+    """A regex for the commands ``names`` (alternatives): not after another backslash
+    ("\\\\le" is a row break then "le") and ending where the name ends ("\\tfrac12")."""
+    return rf"(?<!\\)\\(?:{names})(?![A-Za-z])"
+
+
 def canonical_commands(text: str) -> str:
     """Spellings with one meaning become one spelling."""
-    text = re.sub(r"\\[dt]frac\b", r"\\frac", text)
-    text = re.sub(r"\\varnothing\b|\\O\b|\\\{\s*\\\}", r"\\emptyset", text)
+    text = re.sub(_command("[dt]frac|cfrac"), r"\\frac", text)
+    text = re.sub(_command("varnothing|O") + r"|\\\{\s*\\\}", r"\\emptyset", text)
     # Brace-less arguments: \sqrt2 → \sqrt{2}, \frac12 → \frac{1}{2}, \frac{a}2 → \frac{a}{2}.
     text = re.sub(r"\\sqrt\s*([0-9a-zA-Z])", r"\\sqrt{\1}", text)
     text = re.sub(r"\\frac\s*([0-9a-zA-Z])\s*([0-9a-zA-Z])", r"\\frac{\1}{\2}", text)
     text = re.sub(r"\\frac\s*([0-9a-zA-Z])\s*\{", r"\\frac{\1}{", text)
-    text = re.sub(r"\\geq?(?:slant)?\b|≥|>=", r"\\geq ", text)
-    text = re.sub(r"\\leq?(?:slant)?\b|≤|<=", r"\\leq ", text)
-    text = re.sub(r"\\neq?\b|≠|!=", r"\\neq ", text)
-    text = re.sub(r"\\lt\b", "<", text)
-    text = re.sub(r"\\gt\b", ">", text)
+    text = re.sub(_command("geq?|geqslant") + "|≥|>=", r"\\geq ", text)
+    text = re.sub(_command("leq?|leqslant") + "|≤|<=", r"\\leq ", text)
+    text = re.sub(_command("neq?") + "|≠|!=", r"\\neq ", text)
+    text = re.sub(_command("lt"), "<", text)
+    text = re.sub(_command("gt"), ">", text)
     text = text.replace("−", "-").replace("–", "-").replace("×", r"\times").replace("·", r"\cdot")
     text = text.replace("π", r"\pi").replace("∞", r"\infty").replace("√", r"\sqrt")
-    text = re.sub(r"\\dots[bc]?\b|\\cdots\b|…", r"\\ldots", text)
+    text = re.sub(_command("dots[bc]?|cdots|ldots") + "|…", r"\\ldots", text)
     return text
 
 
@@ -141,11 +116,38 @@ def thousands_separators(text: str) -> str:
     """``1{,}000`` / ``11,\\!111`` / ``1,000`` → ``1000``; only well-formed 3-digit groups,
     so a pair like ``1, 2`` or ``(1,20)`` keeps its comma."""
     text = text.replace("{,}", ",")
+    # Not right inside a bracket: "(12,102)" is a pair, not 12102.
     return re.sub(
-        r"(?<![\d.,])(\d{1,3}(?:,\d{3})+)(?![\d,])(?!\.\d*,)",
+        r"(?<![\d.,(\[])(\d{1,3}(?:,\d{3})+)(?![\d,)\]])(?!\.\d*,)",
         lambda m: m.group(1).replace(",", ""),
         text,
     )
+
+
+_APPROX = re.compile(r"\\approx|≈|\\simeq")
+
+
+def last_of_chain(text: str) -> str:
+    """``x = 5+5+1 = 11`` → ``x = 11``: in a chain of equalities the last member is the
+    value claimed (the first is kept when it is a name). ``a \\approx b`` is the exact
+    ``a``, or ``b`` when ``a`` is only a name (``x \\approx 11``)."""
+    parts = _APPROX.split(text)
+    if len(parts) == 2:
+        lhs, rhs = parts[0].strip(), parts[1].strip()
+        text = rhs if not lhs or _NAME.fullmatch(lhs) else lhs
+    if (
+        text.count("=") < 2
+        or re.search(r",|;|\b(?:and|or)\b", text)
+        or any(r in text for r in ("<", ">", "\\leq", "\\geq", "\\neq"))
+    ):
+        return text
+    members = [m.strip() for m in text.split("=")]
+    if not all(members):
+        return text
+    return f"{members[0]} = {members[-1]}" if _NAME.fullmatch(members[0]) else members[-1]
+
+
+_NAME = re.compile(r"[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?'*")
 
 
 def normalize(answer: str) -> tuple[str, list[str]]:
@@ -161,8 +163,17 @@ def normalize(answer: str) -> tuple[str, list[str]]:
             notes.append(name)
         return new
 
-    text = step("strip_delimiters", strip_delimiters(answer), answer.strip())
-    # A thin space inside a number separates thousands ("1\,000"); \! is a negative space.
+    text = answer.strip()
+    if "\\begin" not in text and "\\\\" in text:
+        # Doubly escaped LaTeX ("\\frac{1}{2}", common in JSON golds): outside a matrix a
+        # row break before a command name means nothing else.
+        text = step("unescape", re.sub(r"\\\\(?=[A-Za-z])", r"\\", text), text)
+    text = step("strip_delimiters", strip_delimiters(text), text)
+    # "$125$ miles": a dollar that is not "\$" only delimits math.
+    text = step("strip_delimiters", re.sub(r"(?<!\\)\$", " ", text).strip(), text)
+    # A thin space inside a number separates thousands ("1\,000", "11,\! 111"); \! is a
+    # negative space.
+    text = step("spacing", re.sub(r"(?<=\d),\\!\s*(?=\d{3}(?!\d))", ",", text), text)
     text = step("spacing", re.sub(r"(?<=\d)\\,(?=\d{3})|\\!", "", text), text)
     spaced = _SPACING.sub(lambda m: m.group(0) if m.group(0) == "\\\\" else " ", text)
     text = step("spacing", " ".join(spaced.split()), text)
@@ -173,6 +184,9 @@ def normalize(answer: str) -> tuple[str, list[str]]:
     text = step("percent", _PERCENT.sub("", text).strip(), text)
     text = step("currency", _CURRENCY.sub("", text).strip(), text)
     text = step("thousands", thousands_separators(text), text)
+    if re.fullmatch(r"-?\d{1,3}(?: \d{3})+(?:\.\d+)?", text):  # "1 000": a whole answer in spaced groups
+        text = step("thousands", text.replace(" ", ""), text)
+    text = step("chain", last_of_chain(text), text)
     unit = _TRAILING_UNIT.match(text)
     if unit and is_unit(unit.group(2)):
         text = step("units", unit.group(1), text)

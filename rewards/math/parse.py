@@ -64,7 +64,7 @@ _CHOICE = re.compile(r"\(?\s*([A-J])\s*\)?")
 _FUNCTION_WORDS = {"sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "exp", "sqrt", "lim"}
 _WORDS = re.compile(r"[A-Za-z][A-Za-z'\- ]*")
 _OPENERS = {"(": ")", "[": "]", "\\{": "\\}", "\\langle": "\\rangle"}
-_SEPARATORS = re.compile(r"\s+(?:or|and)\s+|\s*;\s*")
+_SEPARATORS = re.compile(r"\s+(?:or|and)\s+|\s*;\s*|(?<=[)\]])\s*(?:or|and)\s*(?=[(\[])")
 # A name being given a value: "x = 3", "a_1 = 2", "AB = 4" (not "x \leq 3", "y = 2x = 4").
 _NAME = r"(?:[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?'*|[A-Z]{2,3})"
 _LABELLED = re.compile(rf"({_NAME})\s*=\s*([^=<>]+)")
@@ -100,6 +100,23 @@ def split_top_level(text: str, separator: str = ",") -> list[str]:
     return [p.strip() for p in parts]
 
 
+def _split_separators(text: str) -> list[str]:
+    """Split on "or", "and" and ";" outside brackets: "(0;-2;6)" stays one item."""
+    masked, depth = [], 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        masked.append(char if depth == 0 or char in "([{" else "#")
+    parts, start = [], 0
+    for match in _SEPARATORS.finditer("".join(masked)):
+        parts.append(text[start : match.start()].strip())
+        start = match.end()
+    parts.append(text[start:].strip())
+    return parts
+
+
 def _wrapped(text: str) -> tuple[str, str, str] | None:
     """(opening, inner, closing) when one bracket pair encloses the whole text."""
     for opening, closing in (*_OPENERS.items(), ("(", "]"), ("[", ")")):
@@ -124,10 +141,13 @@ def _items(text: str) -> Items | None:
     wrapped = _wrapped(text)
     inner = wrapped[1] if wrapped else text
     parts = split_top_level(inner)
+    if len(parts) == 1 and wrapped and ";" in inner:
+        parts = split_top_level(inner, ";")  # "(0;-2;6)": semicolons separate the entries
     if len(parts) == 1 and wrapped and wrapped[0] == "\\{":
         return Items((parse_value(parts[0]),), ordered=False, brackets="{}")
-    if len(parts) == 1 and not wrapped:
-        parts = [p for p in _SEPARATORS.split(text) if p]
+    if not wrapped:
+        # "21, 16 or 11": commas and "or"/"and"/";" all separate a bare list.
+        parts = [q for p in parts for q in _split_separators(p) if q]
     if len(parts) < 2 or any(not p for p in parts):
         return None
     labelled = [_LABELLED.fullmatch(p) for p in parts]
@@ -251,6 +271,11 @@ def _sympy(text: str) -> Value:
         return Unparsed(text, f"{type(error).__name__}: {str(error).splitlines()[0][:120]}")
     if isinstance(expr, sympy.FiniteSet):
         return Items(tuple(Sym(_exact(e)) for e in expr.args), ordered=False, brackets="{}")
+    if isinstance(expr, sympy.MatrixExpr) and not isinstance(expr, sympy.MatrixBase):
+        try:
+            expr = expr.doit()  # a sum or product of written-out matrices
+        except (ValueError, TypeError, sympy.ShapeError):
+            return Unparsed(text, "matrices of mismatched shapes")
     if isinstance(expr, sympy.Tuple | tuple):
         return Items(tuple(Sym(_exact(sympy.sympify(e))) for e in expr), ordered=True, brackets="()")
     return Sym(_exact(expr))
