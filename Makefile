@@ -32,5 +32,8 @@ format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: setup
+# The math checker's accuracy, then the standard `verirl bench` runs (servers on loopback; Docker
+# and the model extra needed), whose tables replace the "verirl bench" section of docs/benchmarks.md.
+bench: setup-model sandbox
 	$(PY) -m bench.math_accuracy
+	$(PY) -m bench.standard --doc docs/benchmarks.md --out runs/bench

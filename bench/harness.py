@@ -70,6 +70,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--replicas", type=int, default=1, help="servers to start here, balanced round robin")
     add("--workers", type=int, default=2, help="--workers of each server started here (default 2)")
     add("--model", help="reward model for servers started here (default: a tiny one for model/mixed)")
+    add(
+        "--pin-replicas",
+        action="store_true",
+        help="pin replica i (and its workers) to CPU i: each replica as a one-core machine",
+    )
     add("--stop-replica-after", type=float, help="stop the first replica this many seconds in")
     add(
         "--stop-signal",
@@ -95,13 +100,15 @@ def _free_port() -> int:
 class LocalServer:
     """``server.py --config`` on loopback, started here; its stderr is kept for errors."""
 
-    def __init__(self, config: str, start_timeout_s: float = 300) -> None:
+    def __init__(self, config: str, cpus: str | None = None, start_timeout_s: float = 300) -> None:
         # Kept open (and so on disk) while the server runs; closing it deletes it.
         self.config = tempfile.NamedTemporaryFile("w", suffix=".toml", prefix="verirl-bench-")  # noqa: SIM115
         self.config.write(config)
         self.config.flush()
+        # taskset before exec: the server and every worker it forks inherit the CPU set.
+        pin = ["taskset", "-c", cpus] if cpus is not None else []
         self.proc = subprocess.Popen(
-            [sys.executable, "server.py", "--port", "0", "--config", self.config.name],
+            [*pin, sys.executable, "server.py", "--port", "0", "--config", self.config.name],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -212,10 +219,11 @@ def start_fleet(args: argparse.Namespace, kinds: set[str]) -> Fleet:
         model_table = f"\n[model]\npath = {json.dumps(path)}\n"
     sandbox = "code" in kinds
     try:
-        for _ in range(args.replicas):
+        for i in range(args.replicas):
+            cpus = str(i % (os.cpu_count() or 1)) if args.pin_replicas else None
             port = _free_port()
             config = f"workers = {args.workers}\nmetrics_port = {port}\nsandbox = {str(sandbox).lower()}\n"
-            server = LocalServer(config + model_table)
+            server = LocalServer(config + model_table, cpus)
             target = f"127.0.0.1:{server.port}"
             fleet.replicas.append(Replica(target, f"http://127.0.0.1:{port}/metrics", server))
     except BaseException:
@@ -270,6 +278,10 @@ def server_report(fleet: Fleet, before: list, after: list) -> dict:
 # --------------------------------------------------------------------------- runs
 
 
+def _server_cpu(fleet: Fleet) -> float:
+    return sum(scrape.cpu_seconds(r.pid) for r in fleet.replicas if r.pid and r.stopped_at is None)
+
+
 def _progress(label: str, total: int | None):
     from tqdm import tqdm
 
@@ -285,9 +297,12 @@ async def _one_run(
         async with generator:
             before: list = []
             stopper: list[asyncio.Task] = []
+            cpu: dict[str, float] = {}
 
             async def measured_start() -> None:
                 before.extend(await asyncio.to_thread(_scrape_all, fleet))
+                cpu["client"] = time.process_time()
+                cpu["servers"] = _server_cpu(fleet)
                 if args.stop_replica_after is not None and fleet.replicas[0].server is not None:
                     stopper.append(
                         asyncio.create_task(
@@ -298,9 +313,16 @@ async def _one_run(
                     )
 
             phase, ledger = await generator.run(measured_start)
+            client_cpu = time.process_time() - cpu["client"]
+            server_cpu = _server_cpu(fleet) - cpu["servers"]
             if stopper:
                 await stopper[0]
     after = await asyncio.to_thread(_scrape_all, fleet)
+    samples = max(1, sum(phase.rpc_samples))
+    phase.cpu = {"client_ms_per_sample": 1000 * client_cpu / samples}
+    if all(r.pid for r in fleet.replicas) and fleet.replicas[0].stopped_at is None:
+        # The servers' own processes and math workers; sandbox containers are not in it.
+        phase.cpu["server_ms_per_sample"] = 1000 * server_cpu / samples
     for i, replica in enumerate(fleet.replicas):
         if after[i] is None and replica.stopped_at is not None:
             after[i] = replica.last_scrape
@@ -521,7 +543,7 @@ def machine() -> dict:
     }
 
 
-def run_bench(args: argparse.Namespace) -> dict:
+def run_bench(args: argparse.Namespace, command: str | None = None) -> dict:
     """Runs everything the arguments ask for and returns the report (also written/plotted)."""
     if args.soak and args.rate is None:
         raise ValueError("--soak needs --rate (a soak is an open loop at a fixed rate)")
@@ -541,7 +563,7 @@ def run_bench(args: argparse.Namespace) -> dict:
     finally:
         fleet.close()
     result["machine"] = machine()
-    result["command"] = " ".join(sys.argv)
+    result["command"] = command or " ".join(sys.argv)
     result["workload"] = {
         "name": workload.name,
         "pool_samples": workload.samples,

@@ -172,6 +172,7 @@ class Phase:
     send_lag: list[float] = field(default_factory=list)  # open loop: sent - scheduled
     sent_at: list[float] = field(default_factory=list)  # open loop: send times
     timeline: list[tuple[float, int, int]] = field(default_factory=list)  # (t, samples, 1 if ok)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU ms per sample answered, by side
 
 
 Tamper = Callable[[int, list[pb.Result]], list[pb.Result] | None]

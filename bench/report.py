@@ -59,6 +59,7 @@ def summarise(phase: Phase, *, rate: float | None = None) -> dict:
         "call_codes": dict(sorted(phase.call_codes.items())),
         "call_errors": phase.error_examples,
         "retries": phase.retries,
+        "cpu": phase.cpu,
     }
     if rate is not None:
         span = (phase.sent_at[-1] - phase.sent_at[0]) if len(phase.sent_at) > 1 else 0.0

@@ -115,6 +115,18 @@ def _status_field(pid: int, name: str) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its live descendants (the math workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for member in [pid, *_children(pid)]:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            with open(f"/proc/{member}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
 class ProcessProbe:
     """Samples a local server process; ``containers`` counts its sandbox containers
     (labelled with the pool's owner, which names the server's pid)."""
