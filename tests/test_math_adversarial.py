@@ -86,6 +86,12 @@ HACKS = {
             r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}",
         ),
     ],
+    # a vector's repeated entries merged as if it were a set (found by the generators)
+    "vector_as_set": [
+        (r"\boxed{\begin{pmatrix} 0 \\ 0 \end{pmatrix}}", r"\{0\}"),
+        (r"\boxed{\{0\}}", r"\begin{pmatrix} 0 \\ 0 \end{pmatrix}"),
+        (r"\boxed{(0, 0)}", r"\{0\}"),
+    ],
     # hedges: several answers offered, or the answer denied
     "hedges": [
         (r"\boxed{1} or \boxed{2}", "2"),

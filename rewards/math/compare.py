@@ -464,6 +464,8 @@ def _collections(gold: Value, pred: Value) -> str | None:
         same = len(gi) == len(pi) and all(equal(a, b) for a, b in zip(gi, pi, strict=True))
         return "ordered_items" if same else "unequal_collections"
     # A bare list of solutions or a set: a repeated member ("1, 1, 2") counts once.
+    if not both_items:  # a vector's entries are positions, never merged: (0, 0) is not {0}
+        return "unordered_items" if _matching(list(gi), list(pi)) else "unequal_collections"
     return "unordered_items" if _matching(_distinct(gi), _distinct(pi)) else "unequal_collections"
 
 
