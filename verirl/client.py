@@ -36,6 +36,7 @@ from typing import Any
 import grpc
 
 from rewards.compose import RewardSpec
+from rewards.engine import MAX_MESSAGE_CHARS
 from rewards.schema import JSON, ContractError, Result, Sample, decode_sample
 from verirl.convert import dict_to_proto, result_from_proto, sample_to_proto, spec_to_proto
 from verirl.v1 import reward_pb2 as pb
@@ -108,12 +109,16 @@ def _prepare(
 def _unsendable(item: Sample | dict[str, JSON], i: int, error: Exception) -> Result:
     decoded = item if isinstance(item, Sample) else decode_sample(item, fallback_id=str(i))
     if isinstance(decoded, Result):
-        return decoded  # the contract's own message, naming the field
-    problem = f"cannot be sent to the server: {type(error).__name__}: {error}"
-    return Result.invalid(decoded.id, ContractError("sample", problem))
+        result = decoded  # the contract's own message, naming the field
+    else:
+        problem = f"cannot be sent to the server: {type(error).__name__}: {error}"
+        result = Result.invalid(decoded.id, ContractError("sample", problem))
+    if len(result.message) > MAX_MESSAGE_CHARS:  # as long as the server's, no longer
+        result.message = result.message[:MAX_MESSAGE_CHARS] + "…[cut]"
+    return result
 
 
-def _batches(to_send: Batch, size: int, max_bytes: int) -> list[Batch]:
+def _batches(to_send: Batch, size: int, max_bytes: int = 128 << 20) -> list[Batch]:
     """Batches of about ``size`` samples and under ``max_bytes``, each group whole (a
     batch grows past the limits rather than cut one), groups in first-seen order."""
     units: dict[object, Batch] = {}

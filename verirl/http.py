@@ -182,21 +182,18 @@ class HttpEndpoint:
             count_call(code, request_id, "cancelled", samples=samples["n"], via="http")
 
         job = asyncio.ensure_future(self.service.call(ticket, budget, work, gone))
+        watch: asyncio.Future | None = None
         try:
-            while True:
+            while not job.done():
                 # a read that ends (EOF) while the work runs means the client left
-                watch = asyncio.ensure_future(reader.read(65536))
-                done, _ = await asyncio.wait(
-                    {job, watch}, timeout=max(budget.remaining(), 0) + 5, return_when=asyncio.FIRST_COMPLETED
-                )
-                if job in done:
-                    watch.cancel()
-                    break
-                if not done:  # the work overran its deadline: abandon it (it stops at its next chunk)
-                    watch.cancel()
-                    job.cancel()
-                    raise _Reply(504, "the request deadline passed")
-                if watch.exception() is not None or not watch.result():
+                if watch is None or watch.done():
+                    watch = asyncio.ensure_future(reader.read(65536))
+                timeout = None if budget.cancelled else max(budget.remaining(), 0)
+                first = asyncio.FIRST_COMPLETED
+                done, _ = await asyncio.wait({job, watch}, timeout=timeout, return_when=first)
+                if not done:  # the deadline passed: stop the work as gRPC does (it answers 504)
+                    budget.cancel()
+                elif job not in done and (watch.exception() is not None or not watch.result()):
                     job.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await job
@@ -205,6 +202,8 @@ class HttpEndpoint:
         except Refused as refused:
             raise _Reply(refused.http_status, refused.message) from None
         finally:
+            if watch is not None:
+                watch.cancel()
             if not job.done():
                 job.cancel()
         count_call("OK", request_id)

@@ -403,9 +403,9 @@ class RewardService:
 
 
 def _stopped(budget: Budget, when: str) -> Refused:
-    if budget.cancelled:
-        return Refused(grpc.StatusCode.CANCELLED, f"the call was cancelled {when}")
-    return Refused(grpc.StatusCode.DEADLINE_EXCEEDED, f"the call's deadline passed {when}")
+    if budget.remaining() <= 0:
+        return Refused(grpc.StatusCode.DEADLINE_EXCEEDED, f"the call's deadline passed {when}")
+    return Refused(grpc.StatusCode.CANCELLED, f"the call was cancelled {when}")
 
 
 def _metadata_request_id(context: grpc.aio.ServicerContext) -> str:

@@ -1,0 +1,485 @@
+"""Issue 14 against a real server: admission that cannot leak, no result lost, every path
+bounded (gRPC and HTTP). Each test is bounded to seconds; slow work is real sympy work
+(``\\sin^2 x + \\cos^2 x`` costs ~30 ms a sample in one math process)."""
+
+import asyncio
+import gzip
+import http.client
+import json
+import re
+import signal
+import socket
+import threading
+import time
+import urllib.request
+
+import grpc
+import pytest
+from conftest import ServerProcess, wait_for
+
+from verirl.client import AsyncRewardClient, RewardClient
+from verirl.v1 import reward_pb2 as pb
+
+TOKEN = "t0ken"
+AUTH = (("authorization", f"Bearer {TOKEN}"),)
+MiB = 1 << 20
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def math(i, response, answer, **extra):
+    return {"id": str(i), "kind": "math", "response": response, "reference": {"answer": answer}, **extra}
+
+
+def slow(i, pad=0):
+    """~30 ms of sympy in a worker process, and a distinct answer so nothing is cached."""
+    return math(f"slow{i}", "x" * pad + rf"\boxed{{\sin^2 x + \cos^2 x + {i}}}", str(i + 1))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    config = tmp_path_factory.mktemp("limits") / "verirl.toml"
+    config.write_text(
+        "max_queued_samples = 5000\nmax_batch_samples = 4000\n"
+        f"max_message_bytes = {2 * MiB}\nmax_queued_bytes = {3 * MiB}\n"
+        "http_read_timeout_s = 1.0\ndefault_deadline_s = 60\n"
+    )
+    metrics_port, http_port = _free_port(), _free_port()
+    proc = ServerProcess(
+        "--config", str(config), "--no-sandbox", "--metrics-port", str(metrics_port),
+        "--http-port", str(http_port), env={"VERIRL_TOKEN": TOKEN},
+    )  # fmt: skip
+    proc.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+    proc.http_port = http_port
+    yield proc
+    proc.stop()
+
+
+def client(server, **kw):
+    return RewardClient(server.target, token=TOKEN, retries=0, **kw)
+
+
+def scrape(server):
+    return urllib.request.urlopen(server.metrics_url, timeout=5).read().decode()
+
+
+def metric(server, name, labels=""):
+    match = re.search(rf"^{name}{re.escape(labels)} (\S+)$", scrape(server), re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+def in_flight(server):
+    return metric(server, "verirl_samples_in_flight"), metric(server, "verirl_bytes_in_flight")
+
+
+def assert_drained(server, timeout_s=5):
+    """The admission gauges are back at zero: nothing leaked."""
+    wait_for(lambda: in_flight(server) == (0.0, 0.0), timeout_s=timeout_s)
+
+
+def raw_score(server, data: bytes, timeout=10, metadata=AUTH, **kw):
+    with grpc.insecure_channel(server.target) as channel:
+        call = channel.unary_unary("/verirl.v1.RewardService/Score")
+        return pb.ScoreResponse.FromString(call(data, timeout=timeout, metadata=metadata, **kw))
+
+
+def rpc_error(fn):
+    with pytest.raises(grpc.RpcError) as error:
+        fn()
+    return error.value
+
+
+# --------------------------------------------------------------------------- 1: one odd value
+
+
+def test_non_finite_values_fail_their_own_sample_and_the_batch_goes_on(server):
+    request = pb.ScoreRequest()
+    for i, value in enumerate((float("nan"), float("inf"), -float("inf"))):
+        sample = request.samples.add(id=f"bad{i}", kind="math", response=r"\boxed{1}")
+        sample.math.answer = "1"
+        sample.metadata.update({"nested": {"list": [1, value]}})
+    code = request.samples.add(id="code", kind="code", response="x")
+    code.code.language = "python"
+    code.code.call.fn_name = "f"
+    code.code.call.inputs.add().extend([1])
+    code.code.call.outputs.add().number_value = float("nan")
+    good = request.samples.add(id="good", kind="math", response=r"\boxed{2}")
+    good.math.answer = "2"
+    good.metadata.update({"source": "gsm8k", "n": 3})
+    results = raw_score(server, request.SerializeToString()).results
+    assert [r.id for r in results] == ["bad0", "bad1", "bad2", "code", "good"]
+    assert [r.status for r in results[:4]] == [pb.INVALID_INPUT] * 4
+    assert "metadata.nested.list[1]" in results[0].message and "nan" in results[0].message
+    assert "reference.tests.outputs[0]" in results[3].message
+    assert results[4].status == pb.OK and results[4].reward == 1.0
+    # metadata is echoed back, as the README promises
+    assert dict(results[4].details["metadata"]) == {"source": "gsm8k", "n": 3}
+    assert_drained(server)
+
+
+def test_text_that_is_not_utf8_is_invalid_locally_and_the_rest_is_scored(server):
+    with client(server) as c:
+        results = c.score([math("lone", "\ud800", "1"), math("ok", r"\boxed{1}", "1")])
+    assert results[0].status.value == "invalid_input" and "cannot be sent" in results[0].message
+    assert results[1].correct
+
+
+# --------------------------------------------------------------------------- admission on every path
+
+
+def test_every_failure_mode_returns_the_in_flight_gauge_to_zero(server):
+    def code_of(fn):
+        return rpc_error(fn).code()
+
+    # malformed protobuf: INVALID_ARGUMENT, not UNKNOWN with internal text
+    error = rpc_error(lambda: raw_score(server, b"\xff\xff\xff\xff"))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "malformed ScoreRequest" in error.details()
+    assert_drained(server)
+    # a batch over max_batch_samples
+    with client(server, batch_size=10_000) as c:
+        assert (
+            code_of(lambda: c.score([math(i, "1", "1") for i in range(4001)]))
+            == grpc.StatusCode.INVALID_ARGUMENT
+        )
+    assert_drained(server)
+    # a spec with a NaN weight
+    with client(server) as c:
+        error = rpc_error(lambda: c.score([math(1, "1", "1")], spec={"correctness_weight": float("nan")}))
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "correctness_weight" in error.details()
+    assert_drained(server)
+    # no token
+    with RewardClient(server.target, retries=0) as c:
+        assert code_of(lambda: c.score([math(1, "1", "1")])) == grpc.StatusCode.UNAUTHENTICATED
+    assert_drained(server)
+    # expired while scoring
+    with client(server, timeout_s=0.3) as c:
+        assert code_of(lambda: c.score([slow(i) for i in range(30)])) == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert_drained(server)
+
+    # cancelled while scoring
+    async def cancel():
+        async with AsyncRewardClient(server.target, token=TOKEN, retries=0) as c:
+            task = asyncio.ensure_future(c.score([slow(i) for i in range(100, 130)]))
+            await asyncio.sleep(0.3)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(cancel())
+    assert_drained(server)
+    # a response that could not be sent, refused before scoring
+    start = time.monotonic()
+    with client(server, batch_size=10_000, max_message_bytes=4 * MiB) as c:
+        error = rpc_error(lambda: c.score([math(i, "1", "y" * 470) for i in range(4000)]))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "would take at least" in error.details()
+    assert time.monotonic() - start < 5
+    assert_drained(server)
+    # and the server still scores
+    with client(server) as c:
+        assert c.score([math(1, r"\boxed{3}", "3")])[0].correct
+
+
+def test_refused_calls_are_counted_and_logged_with_their_request_id(server):
+    before = {code: metric(server, "verirl_requests_total", f'{{code="{code}"}}')
+              for code in ("UNAUTHENTICATED", "DEADLINE_EXCEEDED", "INVALID_ARGUMENT")}  # fmt: skip
+    error = rpc_error(lambda: raw_score(server, b"", metadata=(("x-request-id", "rid-no-token"),)))
+    assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+    error = rpc_error(lambda: raw_score(server, b"\x0a\xff", metadata=(*AUTH, ("x-request-id", "rid-bad"))))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    request = pb.ScoreRequest(request_id="rid-expired")
+    for i in range(100):
+        s = slow(200 + i)
+        request.samples.add(id=s["id"], kind="math", response=s["response"]).math.answer = s["reference"][
+            "answer"
+        ]
+    error = rpc_error(lambda: raw_score(server, request.SerializeToString(), timeout=0.4))
+    assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    wait_for(lambda: '"request_id": "rid-expired"' in server.log(), timeout_s=5)
+    log = server.log()
+    assert re.search(r'"event": "unauthenticated", "request_id": "rid-no-token"', log)
+    assert re.search(r'"event": "refused", "request_id": "rid-bad", "code": "INVALID_ARGUMENT"', log)
+    assert re.search(r'"event": "expired", "request_id": "rid-expired", "code": "DEADLINE_EXCEEDED"', log)
+    for code in before:
+        assert metric(server, "verirl_requests_total", f'{{code="{code}"}}') == before[code] + 1, code
+
+
+# --------------------------------------------------------------------------- 2: spec values
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [{"correctness_weight": float("nan")}, {"length_weight": float("inf")}, {"format_weight": -1e300},
+     {"overlong_weight": 1e7}],
+)  # fmt: skip
+def test_non_finite_or_huge_spec_weights_are_refused(server, spec):
+    with client(server) as c:
+        error = rpc_error(lambda: c.score([math(1, r"\boxed{1}", "1")], spec=spec))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert next(iter(spec)) in error.details()
+
+
+# --------------------------------------------------------------------------- 3: retries
+
+
+def test_a_retry_of_an_expired_call_is_scored_and_a_delivered_group_is_not_scored_twice(server):
+    group = [math(f"g{i}", rf"\boxed{{4}}{' so' * i}", "4", group="g-retry") for i in range(2)]
+    batch = group + [slow(300 + i) for i in range(60)]
+    spec = {"length_weight": 1.0}
+    with client(server, timeout_s=0.4) as c:
+        assert (
+            rpc_error(lambda: c.score(batch, spec=spec, step=3)).code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        )
+    with client(server, timeout_s=30) as c:
+        retried = c.score(batch, spec=spec, step=3)
+        assert [r.status.value for r in retried[:2]] == ["ok", "ok"]  # was: "already scored"
+        assert [r.reward for r in retried[:2]] == [1.5, 0.5]
+        again = c.score(group, spec=spec, step=3)
+    assert [r.status.value for r in again] == ["invalid_input"] * 2
+    assert "already scored" in again[0].message
+    assert_drained(server)
+
+
+# --------------------------------------------------------------------------- 4: work stops
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="rewards/math/scorer.py MathScorer._wait blocks on a queued future once the budget is "
+    "cancelled (future.result(timeout=None)) instead of cancelling it, so a stopped call's chunk "
+    "still runs; remove this mark when the math scorer cancels queued items first",
+)
+def test_an_expired_call_stops_its_work(server):
+    with client(server, timeout_s=0.5) as c:
+        error = rpc_error(lambda: c.score([slow(400 + i) for i in range(200)]))
+    assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    start = time.monotonic()
+    with client(server) as c:
+        assert c.score([slow(999)])[0].correct
+    # ~6 s of queued sympy work was dropped, not run ahead of this call
+    assert time.monotonic() - start < 3
+    assert_drained(server, timeout_s=3)
+    # the same over HTTP, where the deadline comes from a header
+    body = {"query": [slow(600 + i)["response"] for i in range(200)],
+            "labels": [str(601 + i) for i in range(200)]}  # fmt: skip
+    start = time.monotonic()
+    status, _ = http_post(server, body, headers={"X-Verirl-Timeout": "0.5"})
+    assert status == 504 and time.monotonic() - start < 3
+    assert_drained(server, timeout_s=3)
+
+
+# --------------------------------------------------------------------------- 5: bytes
+
+
+def test_admission_counts_bytes(server):
+    # ~1.6 MB: 340 padded plain answers and 60 slow ones (~2 s of work)
+    big = [math(f"p{i}", "x" * 4000 + r"\boxed{7}", "7") for i in range(340)]
+    big += [slow(500 + i, pad=4000) for i in range(60)]
+
+    async def go():
+        async with AsyncRewardClient(server.target, token=TOKEN, retries=0, batch_size=1000) as c:
+            first = asyncio.ensure_future(c.score(big))
+            await asyncio.sleep(0.5)
+            assert in_flight(server)[1] > 1.5e6
+            with pytest.raises(grpc.aio.AioRpcError) as error:
+                await c.score(big)  # ~1.6 MB more: over max_queued_bytes = 3 MiB
+            first.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await first
+            return error.value
+
+    error = asyncio.run(go())
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "max_queued_bytes" in error.details()
+    assert_drained(server)
+
+
+def test_compressed_requests_are_capped_by_their_decompressed_size(server):
+    request = pb.ScoreRequest()
+    request.samples.add(id="z", kind="math", response="0" * (3 * MiB)).math.answer = "0"
+    data = request.SerializeToString()
+    assert len(gzip.compress(data)) < 50_000
+    error = rpc_error(lambda: raw_score(server, data, compression=grpc.Compression.Gzip))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert_drained(server)
+
+
+def test_echoed_golds_and_messages_are_cut_to_size(server):
+    gold = "1" + "0" * 5000
+    with client(server) as c:
+        result = c.score([math("long", rf"\boxed{{{gold}}}", gold), math("kind", "", "", kind="k" * 9000)])
+    assert result[0].correct
+    assert len(json.dumps(result[0].details)) < 5000 and "more characters cut" in json.dumps(
+        result[0].details
+    )
+    assert result[1].status.value == "invalid_input" and len(result[1].message) < 2100
+
+
+def test_health_answers_while_a_large_batch_is_decoded(server):
+    batch = [math(i, r"\boxed{7}", "7") for i in range(4000)]
+    done = threading.Event()
+
+    def big():
+        with client(server, batch_size=4000) as c:
+            for _ in range(3):
+                c.score(batch)
+        done.set()
+
+    thread = threading.Thread(target=big)
+    thread.start()
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    worst = 0.0
+    with grpc.insecure_channel(server.target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while not done.is_set():
+            start = time.monotonic()
+            stub.Check(health_pb2.HealthCheckRequest(), timeout=5)
+            worst = max(worst, time.monotonic() - start)
+            time.sleep(0.02)
+    thread.join(30)
+    assert worst < 0.5
+
+
+# --------------------------------------------------------------------------- 6: HTTP
+
+
+def http_post(server, body, headers=None, timeout=10):
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    conn = http.client.HTTPConnection("127.0.0.1", server.http_port, timeout=timeout)
+    try:
+        conn.request("POST", "/get_reward", body=data,
+                     headers={"Authorization": f"Bearer {TOKEN}", **(headers or {})})  # fmt: skip
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        conn.close()
+
+
+def raw_http(server, data: bytes, read_timeout=5.0):
+    with socket.create_connection(("127.0.0.1", server.http_port), timeout=read_timeout) as sock:
+        sock.sendall(data)
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    head = b"".join(chunks).split(b"\r\n", 1)[0].decode()
+    return int(head.split()[1]), b"".join(chunks)
+
+
+def openrlhf_body(n, query="Q: A: \\boxed{4}", label="4"):
+    return {"query": [query] * n, "prompts": ["Q: A: "] * n, "labels": [label] * n}
+
+
+def test_http_scores_like_grpc(server):
+    status, reply = http_post(server, openrlhf_body(3))
+    assert status == 200 and reply["rewards"] == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        (b"not json", 400, "Expecting value"),
+        (b"[1, 2]", 400, "JSON object"),
+        (b'{"query": 5}', 400, "'query' must be a list"),
+        (b'{"query": ["a", 7], "labels": ["1", "2"]}', 400, "'query[1]' must be a string"),
+        (b'{"query": ["a"], "labels": ["1", "2"]}', 400, "one per query"),
+        (b'{"query": ["a"], "labels": [[1]]}', 400, "'labels[0]'"),
+        (b'{"query": ["a"], "extra": 1}', 400, "unknown field 'extra'"),
+        (b'{"query": ["\xc3\x28"]}', 400, "can't decode"),
+    ],
+)
+def test_http_bad_input_is_a_4xx_with_a_message(server, body, status, words):
+    got, reply = http_post(server, body)
+    assert got == status and words in reply["error"]
+
+
+def test_http_limits(server):
+    status, reply = http_post(server, openrlhf_body(4001))
+    assert status == 400 and "max_batch_samples" in reply["error"]
+    for claimed in (3 * MiB, 16 << 30):  # refused from the header, before any body is read
+        start = time.monotonic()
+        status, data = raw_http(
+            server,
+            b"POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN.encode()
+            + f"\r\nContent-Length: {claimed}\r\n\r\n".encode(),
+        )  # fmt: skip
+        assert status == 413 and b"max_message_bytes" in data and time.monotonic() - start < 2
+    status, _ = raw_http(server, b"POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t0ken\r\n\r\n")
+    assert status == 411
+    chunked = b"POST / HTTP/1.1\r\nAuthorization: Bearer t0ken\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+    assert raw_http(server, chunked)[0] == 501
+    assert raw_http(server, b"GET / HTTP/1.1\r\n\r\n")[0] == 405
+    status, reply = http_post(server, openrlhf_body(1), headers={"Authorization": "Bearer wrong"})
+    assert status == 401
+    status, reply = http_post(server, openrlhf_body(1), headers={"X-Verirl-Timeout": "nan"})
+    assert status == 400 and "x-verirl-timeout" in reply["error"]
+    assert_drained(server)
+
+
+def test_http_stalled_bodies_time_out_and_do_not_block_others(server):
+    socks = []
+    try:
+        for _ in range(50):
+            sock = socket.create_connection(("127.0.0.1", server.http_port), timeout=5)
+            sock.sendall(b"POST / HTTP/1.1\r\nAuthorization: Bearer t0ken\r\nContent-Length: 100\r\n\r\n0123")
+            socks.append(sock)
+        start = time.monotonic()
+        assert http_post(server, openrlhf_body(2))[0] == 200
+        assert time.monotonic() - start < 2
+        assert b" 408 " in socks[0].recv(4096)  # http_read_timeout_s = 1
+    finally:
+        for sock in socks:
+            sock.close()
+    assert_drained(server)
+
+
+def test_http_deadline_header_answers_504(server):
+    body = {"query": [slow(650 + i)["response"] for i in range(30)],
+            "labels": [str(651 + i) for i in range(30)]}  # fmt: skip
+    status, reply = http_post(server, body, headers={"X-Verirl-Timeout": "0.3"})
+    assert status == 504 and "deadline" in reply["error"]
+    assert_drained(server)
+
+
+def test_http_client_that_leaves_cancels_its_work(server):
+    body = json.dumps({"query": [slow(800 + i)["response"] for i in range(40)],
+                       "labels": [str(801 + i) for i in range(40)]}).encode()  # fmt: skip
+    sock = socket.create_connection(("127.0.0.1", server.http_port), timeout=5)
+    sock.sendall(b"POST / HTTP/1.1\r\nAuthorization: Bearer t0ken\r\n"
+                 + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)  # fmt: skip
+    wait_for(lambda: in_flight(server)[0] == 40, timeout_s=5)
+    sock.close()
+    assert_drained(server, timeout_s=3)
+    wait_for(lambda: re.search(r'"event": "cancelled".*"via": "http"', server.log()), timeout_s=5)
+
+
+def test_http_drains_on_sigterm(tmp_path):
+    config = tmp_path / "verirl.toml"
+    config.write_text("drain_notice_s = 0.2\n")
+    port = _free_port()
+    srv = ServerProcess("--config", str(config), "--no-sandbox", "--http-port", str(port))
+    srv.http_port = port
+    try:
+        body = {
+            "query": [slow(900 + i)["response"] for i in range(60)],
+            "labels": [str(901 + i) for i in range(60)],
+        }
+        out = {}
+        thread = threading.Thread(target=lambda: out.update(reply=http_post(srv, body, timeout=30)))
+        thread.start()
+        time.sleep(0.5)
+        srv.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.6)
+        with pytest.raises(ConnectionRefusedError):  # the listener is closed: refused, not reset mid-request
+            socket.create_connection(("127.0.0.1", port), timeout=2)
+        thread.join(30)
+        status, reply = out["reply"]
+        assert status == 200 and reply["rewards"] == [1.0] * 60  # the request in flight finished
+        assert srv.proc.wait(30) == 0
+    finally:
+        srv.stop()
