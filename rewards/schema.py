@@ -122,7 +122,7 @@ class CodeReference:
         for name in ("time_limit_s", "memory_limit_mb"):
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
-                raise ContractError(f"{path}.{name}", f"must be a positive number, got {value}")
+                raise ContractError(f"{path}.{name}", f"must be a positive number, got {value:g}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@ overlong, format rewards, weights, and split groups as clear errors."""
 
 import pytest
 
-from rewards.compose import GroupLedger, RewardSpec, compose, format_reward, kimi_length_rewards
+from rewards.compose import GroupLedger, Reservation, RewardSpec, compose, format_reward, kimi_length_rewards
 from rewards.engine import Engine
 from rewards.math.scorer import MathScorer
 from rewards.schema import ContractError, Kind, Result, Status, decode_sample
@@ -249,3 +249,79 @@ def test_engine_composes_after_real_math_scoring():
     # λ = [0.5, -0.5, 0.5, 0.0]; wrong ones keep min(0, λ)
     assert [r.reward for r in out] == [1.5, 0.5, 0.0, 0.0]
     assert engine.score(samples[:1])[0].reward == 1.0  # no spec: the scorer's reward as is
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"correctness_weight": float("nan")}, "spec.correctness_weight"),
+        ({"length_weight": float("inf")}, "spec.length_weight"),
+        (
+            {"overlong_weight": -float("inf"), "overlong_max_length": 10, "overlong_buffer": 2},
+            "spec.overlong_weight",
+        ),
+        ({"format_weight": 1e7}, "spec.format_weight"),
+        ({"correctness_weight": 10**400}, "spec.correctness_weight"),  # too large for a float
+        ({"length_warmup_step": -1}, "spec.length_warmup_step"),
+        ({"overlong_max_length": 0, "overlong_buffer": 0}, "spec.overlong_max_length"),
+        ({"group_size": 2**63}, "spec.group_size"),
+    ],
+)
+def test_spec_values_must_be_finite_and_in_range(spec, field):
+    with pytest.raises(ContractError) as error:
+        RewardSpec.from_dict(spec)
+    assert error.value.path == field
+
+
+def test_a_checked_spec_never_gives_a_non_finite_reward_with_status_ok():
+    samples = [math_sample(i, "x" * (i + 1)) for i in range(3)]
+    spec = RewardSpec(correctness_weight=1e6, length_weight=1e6, format="boxed", format_weight=-1e6)
+    huge = [Result(s.id, 1e303, True, Status.OK) for s in samples]  # a reward model's wild score
+    out = compose(samples, huge, spec)
+    assert all(r.status is Status.INTERNAL_ERROR and "not finite" in r.message for r in out)
+    assert all(r.reward == 0.0 for r in out)
+
+
+def test_ledger_records_a_group_only_when_its_call_commits():
+    ledger = GroupLedger()
+    first = [math_sample(0, "x", group="g"), math_sample(1, "xx", group="g")]
+    spec = RewardSpec(length_weight=1.0)
+    expired = Reservation()
+    assert all(
+        r.status is Status.OK
+        for r in compose(first, [checked(s, True) for s in first], spec, 7, ledger, expired)
+    )
+    # while the first call holds the group, the same group elsewhere is caught
+    held = compose(first, [checked(s, True) for s in first], spec, 7, ledger, Reservation())
+    assert held[0].status is Status.INVALID_INPUT and "being scored" in held[0].message
+    ledger.abort(expired)  # its results were never delivered: the retry is scored
+    retry = Reservation()
+    assert all(
+        r.status is Status.OK
+        for r in compose(first, [checked(s, True) for s in first], spec, 7, ledger, retry)
+    )
+    ledger.commit(retry)
+    again = compose(first, [checked(s, True) for s in first], spec, 7, ledger, Reservation())
+    assert again[0].status is Status.INVALID_INPUT and "already scored" in again[0].message
+    # a call that ended (aborted) before it reserved leaves nothing behind
+    late = Reservation()
+    ledger.abort(late)
+    other = [math_sample(2, "x", group="h"), math_sample(3, "xx", group="h")]
+    compose(other, [checked(s, True) for s in other], spec, 7, ledger, late)
+    assert all(
+        r.status is Status.OK for r in compose(other, [checked(s, True) for s in other], spec, 7, ledger)
+    )
+
+
+def test_ledger_is_bounded_in_entries_whatever_the_names():
+    ledger = GroupLedger(steps=4, max_entries=1000)
+    for step in range(10):
+        ledger.claim(step, {f"{step}-{'n' * 5000}-{i}" for i in range(600)})  # long names cost nothing extra
+        assert len(ledger) <= 1000
+    # the newest step is kept (what fitted of it); older ones are evicted first
+    remembered = sum(bool(ledger.claim(9, {f"9-{'n' * 5000}-{i}"})) for i in range(600))
+    assert 300 <= remembered < 600
+    assert not ledger.claim(0, {f"0-{'n' * 5000}-0"})  # step 0 was forgotten
+    full = GroupLedger(steps=4, max_entries=10)
+    assert not full.claim(1, {f"g{i}" for i in range(50)})
+    assert len(full) == 10  # past the bound, further groups of the step are not remembered

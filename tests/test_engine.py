@@ -2,7 +2,7 @@
 
 import threading
 
-from rewards.engine import Engine
+from rewards.engine import CHUNK, MAX_ECHO_CHARS, MAX_MESSAGE_CHARS, Budget, Engine
 from rewards.schema import Kind, Result, Status, decode_sample
 
 
@@ -100,3 +100,53 @@ def test_scorer_failures_become_internal_errors_not_lost_batches():
 
 def test_empty_batch():
     assert Engine({}, {}).score([]) == []
+
+
+class Counting:
+    """Counts the samples it was given; stops the budget after ``stop_after`` of them."""
+
+    def __init__(self, budget, stop_after):
+        self.budget, self.stop_after, self.seen, self.calls = budget, stop_after, 0, 0
+
+    def score(self, samples, progress=None, budget=None):
+        self.calls += 1
+        self.seen += len(samples)
+        if self.seen >= self.stop_after:
+            self.budget.cancel()
+        return [Result(s.id, 1.0, True, Status.OK) for s in samples]
+
+    def close(self):
+        pass
+
+
+def test_the_budget_is_checked_per_chunk():
+    budget = Budget()
+    scorer = Counting(budget, stop_after=CHUNK)
+    results = Engine({Kind.MATH: scorer}, {}).score([sample(i) for i in range(5 * CHUNK)], budget=budget)
+    assert scorer.seen == CHUNK and scorer.calls == 1  # the call stopped: later chunks never started
+    assert [r.id for r in results] == [f"s{i}" for i in range(5 * CHUNK)]
+    assert {r.status for r in results[CHUNK:]} == {Status.TIMEOUT}
+    assert "cancelled" in results[-1].message
+
+
+def test_echoes_are_cut_and_metadata_comes_back():
+    class Echo:
+        def score(self, samples, progress=None, budget=None):
+            return [Result(s.id, 0.0, False, Status.WRONG, "m" * 10_000, {"gold": "g" * 10_000, "l": ["x" * 5000]})
+                    for s in samples]  # fmt: skip
+
+        def close(self):
+            pass
+
+    item = decode_sample({"id": "a", "kind": "math", "response": "", "reference": {"answer": "1"},
+                          "metadata": {"source": "gsm8k"}})  # fmt: skip
+    (result,) = Engine({Kind.MATH: Echo()}, {}).score([item])
+    assert len(result.message) < MAX_MESSAGE_CHARS + 50 and "8000 more characters cut" in result.message
+    assert (
+        len(result.details["gold"]) < MAX_ECHO_CHARS + 50
+        and len(result.details["l"][0]) < MAX_ECHO_CHARS + 50
+    )
+    assert result.details["metadata"] == {"source": "gsm8k"}
+    bad = decode_sample({"id": "b", "kind": "p" * 50_000, "response": "", "reference": {}})
+    (result,) = Engine({}, {}).score([bad])
+    assert result.status is Status.INVALID_INPUT and len(result.message) < MAX_MESSAGE_CHARS + 50

@@ -3,7 +3,9 @@
 import subprocess
 from pathlib import Path
 
-from rewards.schema import decode_sample
+import pytest
+
+from rewards.schema import Result, Status, decode_sample
 from verirl.convert import result_from_proto, result_to_proto, sample_to_dict, sample_to_proto
 from verirl.v1 import reward_pb2 as pb
 
@@ -52,3 +54,69 @@ def test_results_round_trip():
         )
         wire = pb.Result.FromString(result_to_proto(result).SerializeToString())
         assert result_from_proto(wire) == result
+
+
+def test_server_builds_the_same_samples_from_messages_as_the_cli_from_json():
+    from verirl.convert import dict_to_proto, sample_from_proto
+
+    for obj in SAMPLES:
+        wire = pb.Sample.FromString(dict_to_proto(obj).SerializeToString())
+        assert sample_from_proto(wire) == decode_sample(obj), obj["id"]
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {"id": "a", "kind": "code", "response": "x", "reference": {"language": "python", "tests": {"inputs": ["1"], "outputs": []}}},
+        {"id": "b", "kind": "code", "response": "x", "reference": {"language": "python", "test": "t"}},
+        {"id": "c", "kind": "code", "response": "x", "reference": {"language": "python", "tests": {"inputs": ["1"], "outputs": ["1"]}, "time_limit_s": -1}},
+        {"id": "d", "kind": "math", "response": "x", "reference": {"answer": "1"}, "response_tokens": -3},
+        {"id": "e", "kind": "poem", "response": "x", "reference": {}},
+        {"id": "f", "kind": "math", "response": "x"},
+    ],
+)  # fmt: skip
+def test_cross_field_rules_are_the_same_on_both_paths(obj):
+    from verirl.convert import dict_to_proto, sample_from_proto
+
+    local = decode_sample(obj)
+    remote = sample_from_proto(pb.Sample.FromString(dict_to_proto(obj).SerializeToString()))
+    assert local.status.value == remote.status.value == "invalid_input"
+    assert (local.message, local.details) == (remote.message, remote.details)
+
+
+def test_a_message_with_a_mismatched_reference_is_invalid_not_an_error():
+    from verirl.convert import sample_from_proto
+
+    message = pb.Sample(id="x", kind="math", response="1")
+    message.model.SetInParent()
+    result = sample_from_proto(message)
+    assert result.status.value == "invalid_input" and result.details["field"] == "reference"
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {"id": "a", "kind": "math", "response": "x", "reference": {"answer": "1"}, "surplus": 1},
+        {"id": 5, "kind": "math", "response": "x", "reference": {"answer": "1"}},
+        {"id": "a", "kind": "math", "response": "x", "reference": {"answer": 1}},
+        {"id": "a", "kind": "math", "response": "x", "reference": {"answer": "1"}, "response_tokens": True},
+        {"id": "a", "kind": "math", "response": "x", "reference": {"answer": "1"}, "response_tokens": 2.0},
+        {"id": "a", "kind": "code", "response": "x", "reference": {"language": "py", "tests": {"inputs": ["1"], "outputs": ["1"]}, "memory_limit_mb": 1.5}},
+        {"id": "a", "kind": "math", "response": "\ud800", "reference": {"answer": "1"}},
+    ],
+)  # fmt: skip
+def test_the_client_never_sends_what_the_contract_refuses(obj):
+    from verirl.convert import dict_to_proto
+
+    with pytest.raises((TypeError, ValueError, KeyError)):
+        dict_to_proto(obj)
+
+
+def test_odd_results_still_encode():
+    result = Result(
+        "\udc80id", 0.5, True, Status.OK, "bad \ud800 text", {"x": float("nan"), "t": (1, 2), 3: "k"}
+    )
+    wire = pb.Result.FromString(result_to_proto(result).SerializeToString())
+    back = result_from_proto(wire)
+    assert back.reward == 0.5 and back.status is Status.OK and "\\ud800" in back.message
+    assert back.details == {"x": "nan", "t": [1, 2], "3": "k"}
