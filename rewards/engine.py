@@ -13,7 +13,8 @@ cancelled call leaves at most one chunk running (scorers also check it per sampl
 What a result echoes is bounded: ``message`` is cut to ``MAX_MESSAGE_CHARS`` and every
 string in ``details`` (golds, extracted answers, program output) to ``MAX_ECHO_CHARS``,
 with a marker saying how much was cut, so a response stays near the size of its
-request. A sample's ``metadata`` is echoed back in ``details["metadata"]``.
+request; a NaN or infinity in ``details`` is written as text (results are JSON). A
+sample's ``metadata`` is echoed back in ``details["metadata"]``.
 
 Example:
     >>> from rewards.engine import Engine
@@ -241,7 +242,7 @@ def _bounded(item: Sample | Result, result: Result) -> Result:
         result = Result.failure(result.id, Status.INTERNAL_ERROR, message)
     if len(result.message) > MAX_MESSAGE_CHARS:
         result.message = _cut(result.message, MAX_MESSAGE_CHARS)
-    if result.details and _has_long_text(result.details):
+    if result.details and _needs_care(result.details):
         result.details = _cut_json(result.details)
     if isinstance(item, Sample) and item.metadata is not None:
         result.details["metadata"] = item.metadata
@@ -252,19 +253,24 @@ def _cut(text: str, limit: int) -> str:
     return f"{text[:limit]}…[{len(text) - limit} more characters cut]"
 
 
-def _has_long_text(value: object) -> bool:
+def _needs_care(value: object) -> bool:
+    """Long text to cut, or a number JSON cannot hold (a program's NaN output echoed)."""
     if isinstance(value, str):
         return len(value) > MAX_ECHO_CHARS
+    if isinstance(value, float):
+        return not math.isfinite(value)
     if isinstance(value, dict):
-        return any(_has_long_text(k) or _has_long_text(v) for k, v in value.items())
+        return any(_needs_care(k) or _needs_care(v) for k, v in value.items())
     if isinstance(value, list | tuple):
-        return any(_has_long_text(v) for v in value)
+        return any(_needs_care(v) for v in value)
     return False
 
 
 def _cut_json(value: object) -> object:
     if isinstance(value, str):
         return _cut(value, MAX_ECHO_CHARS) if len(value) > MAX_ECHO_CHARS else value
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
     if isinstance(value, dict):
         return {_cut_json(k): _cut_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -94,11 +94,8 @@ def _prepare(
     to_send: Batch = []
     for i, item in enumerate(samples):
         try:
-            if isinstance(item, Sample):
-                message = sample_to_proto(item)
-                message.ByteSize()  # text that is not UTF-8 fails here
-            else:
-                message = dict_to_proto(item)
+            # text that is not UTF-8 fails on assignment
+            message = sample_to_proto(item) if isinstance(item, Sample) else dict_to_proto(item)
         except Exception as error:  # anything a message cannot carry: say why, locally
             results[i] = _unsendable(item, i, error)
             continue

@@ -76,48 +76,96 @@ def _struct(value: dict[str, JSON]) -> struct_pb2.Struct:
 # --------------------------------------------------------------------------- JSON values
 
 
-def value_from_proto(value: struct_pb2.Value, path: str) -> JSON:
-    """A ``Value`` as plain Python; a NaN or infinity raises :class:`ContractError` at ``path``.
+class _NotFinite(Exception):
+    pass
 
-    Walks the message directly: ``json_format`` is several times slower and fails the
-    whole call on a non-finite number instead of naming it."""
+
+def _python(value: struct_pb2.Value) -> JSON:
+    """A ``Value`` as plain Python, walking the message directly (``json_format`` is several
+    times slower and fails the whole call on a non-finite number instead of naming it)."""
     which = value.WhichOneof("kind")
-    if which == "number_value":
-        number = value.number_value
-        if not math.isfinite(number):
-            raise ContractError(path, f"{number} cannot be represented in JSON")
-        return int(number) if number.is_integer() and abs(number) < 2**53 else number
     if which == "string_value":
         return value.string_value
+    if which == "number_value":
+        number = value.number_value
+        if number.is_integer():
+            return int(number) if abs(number) < 2**53 else number
+        if number != number or number in (math.inf, -math.inf):
+            raise _NotFinite
+        return number
     if which == "bool_value":
         return value.bool_value
     if which == "struct_value":
-        return struct_from_proto(value.struct_value, path)
+        return {key: _python(item) for key, item in value.struct_value.fields.items()}
     if which == "list_value":
-        return list_from_proto(value.list_value, path)
+        return [_python(item) for item in value.list_value.values]
     return None
 
 
+def _find_non_finite(value: struct_pb2.Value, path: str) -> str:
+    """Where the first NaN or infinity is (only walked once one was found)."""
+    which = value.WhichOneof("kind")
+    if which == "number_value" and not math.isfinite(value.number_value):
+        return f"{path}: {value.number_value} cannot be represented in JSON"
+    items: Any = ()
+    if which == "struct_value":
+        items = ((f"{path}.{k}", v) for k, v in value.struct_value.fields.items())
+    elif which == "list_value":
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value.list_value.values))
+    for where, item in items:
+        found = _find_non_finite(item, where)
+        if found:
+            return found
+    return ""
+
+
+def _checked(convert: Any, message: Any, path: str, as_value: Any) -> Any:
+    try:
+        return convert(message)
+    except _NotFinite:
+        where, problem = _find_non_finite(as_value(message), path).split(": ", 1)
+        raise ContractError(where, problem) from None
+
+
+def _struct_value(message: struct_pb2.Struct) -> struct_pb2.Value:
+    wrapper = struct_pb2.Value()
+    wrapper.struct_value.CopyFrom(message)
+    return wrapper
+
+
+def _list_value(message: struct_pb2.ListValue) -> struct_pb2.Value:
+    wrapper = struct_pb2.Value()
+    wrapper.list_value.CopyFrom(message)
+    return wrapper
+
+
 def struct_from_proto(message: struct_pb2.Struct, path: str) -> dict[str, JSON]:
-    return {key: value_from_proto(item, f"{path}.{key}") for key, item in message.fields.items()}
+    """A ``Struct`` as a dict; a NaN or infinity raises :class:`ContractError` naming where."""
+    return _checked(lambda m: {k: _python(v) for k, v in m.fields.items()}, message, path, _struct_value)
 
 
 def list_from_proto(message: struct_pb2.ListValue, path: str) -> list[JSON]:
-    return [value_from_proto(item, f"{path}[{i}]") for i, item in enumerate(message.values)]
+    return _checked(lambda m: [_python(v) for v in m.values], message, path, _list_value)
+
+
+def value_from_proto(value: struct_pb2.Value, path: str) -> JSON:
+    return _checked(_python, value, path, lambda v: v)
 
 
 # --------------------------------------------------------------------------- samples
+
+
+_KINDS = {kind.value: kind for kind in Kind}
 
 
 def sample_from_proto(message: pb.Sample, fallback_id: str = "") -> Sample | Result:
     """A request sample as the contract's :class:`Sample`, checked once, or its
     ``invalid_input`` result. Never raises on what a client can send."""
     try:
-        try:
-            kind = Kind(message.kind)
-        except ValueError:
-            known = ", ".join(sorted(k.value for k in Kind))
-            raise ContractError("kind", f"unknown kind {message.kind!r} (expected one of: {known})") from None
+        kind = _KINDS.get(message.kind)
+        if kind is None:
+            known = ", ".join(sorted(_KINDS))
+            raise ContractError("kind", f"unknown kind {message.kind!r} (expected one of: {known})")
         which = message.WhichOneof("reference")
         reference: MathReference | CodeReference | ModelReference
         if which == "math":
@@ -264,14 +312,15 @@ def _no_bool(name: str, value: Any) -> Any:
 def dict_to_proto(obj: dict[str, JSON]) -> pb.Sample:
     """A contract dictionary straight into a message, without validating it (the server
     does). Raises (``TypeError``, ``ValueError``, ``KeyError``…) for anything a message
-    cannot carry as the contract means it: unknown or missing fields, wrong types, text
-    that is not UTF-8; the caller then decodes the dictionary for its error."""
+    cannot carry as the contract means it: unknown fields, wrong types, text that is not
+    UTF-8 (upb refuses it on assignment); the caller then decodes the dictionary for its
+    error."""
     if not _SAMPLE_KEYS.issuperset(obj):
         raise KeyError("unknown field")
-    for name in ("id", "kind", "response"):
-        if not isinstance(obj.get(name), str):
-            raise TypeError(f"{name}: expected a string")
-    message = pb.Sample(id=obj["id"], kind=obj["kind"], response=obj["response"])
+    sample_id, kind, response = obj["id"], obj["kind"], obj["response"]
+    if type(sample_id) is not str or type(kind) is not str or type(response) is not str:
+        raise TypeError("id, kind and response must be strings")
+    message = pb.Sample(id=sample_id, kind=kind, response=response)
     for name in ("prompt", "group", "response_tokens"):
         value = obj.get(name)
         if value is not None:
@@ -280,13 +329,12 @@ def dict_to_proto(obj: dict[str, JSON]) -> pb.Sample:
     if metadata is not None:
         message.metadata.update(metadata)
     reference = obj.get("reference")
-    kind = obj["kind"]
     if reference is None:
         pass  # the server names it missing, where the kind needs one
-    elif not isinstance(reference, dict):
+    elif type(reference) is not dict:
         raise TypeError("reference: expected an object")
     elif kind == "math":
-        if set(reference) != {"answer"}:
+        if len(reference) != 1:
             raise KeyError("reference")
         message.math.answer = reference["answer"]
     elif kind == "model":
@@ -298,7 +346,6 @@ def dict_to_proto(obj: dict[str, JSON]) -> pb.Sample:
     elif kind == "code":
         _code_dict_into(message.code, reference)
     # another kind goes without its reference: the server names the kind as the problem
-    message.ByteSize()  # raises now for text that cannot be encoded (lone surrogates)
     return message
 
 
@@ -360,21 +407,18 @@ def result_into(message: pb.Result, result: Result) -> None:
     infinity, other types) are written as text, so one odd result never loses its batch."""
     try:
         _fill(message, result.id, result.message, result.details, result)
-        message.ByteSize()  # surfaces encoding errors here, not in the send
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError):  # upb checks text as it is assigned
         message.Clear()
         _fill(message, _text(result.id), _text(result.message), _json_safe(result.details), result)
 
 
 def _fill(message: pb.Result, id_: str, text: str, details: dict[str, JSON], result: Result) -> None:
     message.id = id_
-    message.reward = result.reward if math.isfinite(result.reward) else 0.0
+    message.reward = result.reward
     message.correct = result.correct
     message.status = _STATUS_TO_PROTO[result.status]
     message.message = text
-    for key, value in result.timings.items():
-        if math.isfinite(value):
-            message.timings[key] = value
+    message.timings.update(result.timings)
     if details:
         message.details.update(details)
 
@@ -411,6 +455,17 @@ def result_from_proto(message: pb.Result) -> Result:
 
 def _details_from_proto(details: struct_pb2.Struct) -> dict[str, JSON]:
     try:
-        return struct_from_proto(details, "details")
-    except ContractError:  # only a server other than verirl sends these
-        return _plain(json_format.MessageToDict(details))
+        return {key: _python(value) for key, value in details.fields.items()}
+    except _NotFinite:  # verirl's server never sends these; another might
+        return {key: _lenient(value) for key, value in details.fields.items()}
+
+
+def _lenient(value: struct_pb2.Value) -> JSON:
+    which = value.WhichOneof("kind")
+    if which == "number_value":
+        return value.number_value
+    if which == "struct_value":
+        return {k: _lenient(v) for k, v in value.struct_value.fields.items()}
+    if which == "list_value":
+        return [_lenient(v) for v in value.list_value.values]
+    return _python(value)

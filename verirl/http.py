@@ -199,6 +199,7 @@ class HttpEndpoint:
                         await job
                     raise _Gone()
             data = job.result()
+            self.service.engine.ledger.commit(ticket.holder)  # delivered now (no step: nothing held)
         except Refused as refused:
             raise _Reply(refused.http_status, refused.message) from None
         finally:

@@ -36,7 +36,7 @@ from grpc_reflection.v1alpha import reflection
 
 from rewards.compose import GroupLedger, Reservation, RewardSpec
 from rewards.engine import MAX_ECHO_CHARS, Budget, Engine, StartupError, build_engine
-from rewards.schema import ContractError, Kind, Result, Sample
+from rewards.schema import ContractError, Kind, MathReference, Result, Sample
 from sandbox.languages import LANGUAGES
 from verirl import __version__, config, metrics
 from verirl.convert import result_into, sample_from_proto, spec_to_dict, spec_to_proto
@@ -313,25 +313,26 @@ class RewardService:
         given = request.spec if request.HasField("spec") else None
         key = b"" if given is None else given.SerializeToString(deterministic=True)
         spec = self.spec(key, dict if given is None else functools.partial(spec_to_dict, given))
-        self._check_response_fits(request)
         step = request.step if request.HasField("step") else None
         items = [sample_from_proto(s, str(i)) for i, s in enumerate(request.samples)]
+        self._check_response_fits(items, request)
         del request, given  # the dataclasses hold what is needed
         results = self.run(items, budget, ticket, queued, spec, step)
         return self._encode(results, box["request_id"])
 
-    def _check_response_fits(self, request: pb.ScoreRequest) -> None:
+    def _check_response_fits(self, items: list[Sample | Result], request: pb.ScoreRequest) -> None:
         """Refuse before scoring a batch whose response could not be sent: ids and
         metadata come back whole, golds up to MAX_ECHO_CHARS."""
         floor = 0
-        for sample in request.samples:
-            floor += RESULT_BYTES + len(sample.id)
-            if sample.HasField("metadata"):
-                floor += sample.metadata.ByteSize()
-            if sample.WhichOneof("reference") == "math":
-                floor += min(len(sample.math.answer), MAX_ECHO_CHARS)
+        for item, message in zip(items, request.samples, strict=True):
+            floor += RESULT_BYTES + len(item.id)
+            if isinstance(item, Sample):
+                if item.metadata is not None:
+                    floor += message.metadata.ByteSize()
+                if isinstance(item.reference, MathReference):
+                    floor += min(len(item.reference.answer), MAX_ECHO_CHARS)
         if floor > self.cfg.max_message_bytes:
-            n = len(request.samples)
+            n = len(items)
             fit = max(1, n * self.cfg.max_message_bytes // floor // 2)
             raise Refused(
                 grpc.StatusCode.INVALID_ARGUMENT,
