@@ -1,6 +1,7 @@
 """HumanEval through the sandbox against the unsandboxed harness and ``docker run``.
 
     python -m bench.sandbox_throughput [--containers 4] [--workers 2] [--docker-run-sample 40]
+    python -m bench.sandbox_throughput --baseline-tree DIR [--repeat 5]
 
 One process run, same machine, the 164 canonical solutions:
 
@@ -12,12 +13,20 @@ One process run, same machine, the 164 canonical solutions:
 
 Reports problems/s, p50/p99 latency per submission, the ratios, and how long a cold
 pool takes to become ready (the image already built).
+
+``--baseline-tree DIR`` compares verirl's pool with another checkout of verirl instead
+(e.g. ``git archive <commit> sandbox rewards bench verirl | tar -x -C DIR``): each runs
+in its own subprocess, alternating, ``--repeat`` times, so both see the same machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -101,12 +110,56 @@ def run_docker_run(items: list[dict], workers: int) -> dict:
     return _summary(results, elapsed)
 
 
+_ONE_RUN = (
+    "import json, sys\n"
+    "from bench.humaneval import problems\n"
+    "from bench.sandbox_throughput import run_verirl\n"
+    "print(json.dumps(run_verirl(problems(), int(sys.argv[1]))))\n"
+)
+
+
+def run_tree(tree: str, containers: int) -> dict:
+    """``run_verirl`` of the verirl checkout in ``tree``, in a subprocess."""
+    env = {**os.environ, "PYTHONPATH": tree}
+    out = subprocess.run(
+        [sys.executable, "-c", _ONE_RUN, str(containers)],
+        cwd=tree,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def compare_trees(baseline: str, containers: int, repeat: int) -> None:
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    rates: dict[str, list[float]] = {"baseline": [], "this tree": []}
+    for _ in range(repeat):
+        for name, tree in (("baseline", baseline), ("this tree", here)):
+            result = run_tree(tree, containers)
+            assert result["passed"] == 164, result
+            rates[name].append(result["rate"])
+            print(
+                f"{name:10} {result['rate']:7.1f} problems/s  p50 {1000 * result['p50']:.1f} ms", flush=True
+            )
+    for name, values in rates.items():
+        print(f"{name:10} median {statistics.median(values):7.1f} problems/s  runs {values}")
+    ratio = statistics.median(rates["this tree"]) / statistics.median(rates["baseline"])
+    print(f"this tree / baseline: {ratio:.2f}x ({containers} containers, {repeat} alternating runs each)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--containers", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--docker-run-sample", type=int, default=40)
+    parser.add_argument("--baseline-tree", help="another verirl checkout to compare the pool with")
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    if args.baseline_tree:
+        compare_trees(args.baseline_tree, args.containers, args.repeat)
+        return
     items = problems()
     runs = {
         "verirl sandbox": run_verirl(items, args.containers),

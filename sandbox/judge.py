@@ -172,7 +172,7 @@ def classify(reply: dict[str, Any], limits: Limits, memory_mb: int) -> TestVerdi
             f"exited with code {reply['exit_code']}",
         )
     elif reply.get("spawn_error"):
-        verdict.status, verdict.message = Status.RUNTIME_ERROR, f"could not start: {reply['spawn_error']}"
+        verdict.status, verdict.message = Status.RUNTIME_ERROR, reply["spawn_error"]
     elif reply.get("crashed"):
         verdict.status = Status.RUNTIME_ERROR
         verdict.message = reply.get("error") or "the program exited during a call"

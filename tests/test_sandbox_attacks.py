@@ -330,7 +330,8 @@ ATTACKS = {
             FIND_TEMPLATE + "for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGSTOP):\n"
             "    os.kill(template, sig)\nprint(0)"
         ),
-        {Status.WRONG},
+        # a stopped template cannot report this program's exit: charged to the program
+        {Status.WRONG, Status.RUNTIME_ERROR},
     ),
     "kill_template": (stdio(FIND_TEMPLATE + "os.kill(template, signal.SIGKILL)\nprint(0)"), {Status.WRONG}),
     "stop_template_then_next_test": (
@@ -436,7 +437,8 @@ ATTACKS = {
         ),
         {Status.WRONG},
     ),
-    "ipc_plant": (stdio(PLANT), {Status.WRONG}),
+    # (killed by its time limit halfway on a loaded machine, it still leaves all kinds behind)
+    "ipc_plant": (stdio(PLANT), {Status.WRONG, Status.TIMEOUT}),
 }
 
 
@@ -470,6 +472,7 @@ def test_attack(scorer, name):
 
 def code_sample(sample_id, code, tests, **options):
     reference = {"language": "python", "tests": tests, "time_limit_s": LIMIT_S, **options}
+    reference["time_limit_s"] = options.get("time_limit_s", LIMIT_S)
     return decode_sample(
         {"id": sample_id, "kind": "code", "response": f"```python\n{code}\n```", "reference": reference}
     )
@@ -527,12 +530,12 @@ def test_a_thief_after_an_honest_solver_finds_nothing(scorer, mode):
         hint = " ".join(map(str, answer))  # a string argument: alive in memory during the call
         control_tests = {"fn_name": "solve", "inputs": [[seed, hint]], "outputs": [answer]}
         thief = thief.replace("def solve(x):", "def solve(x, *hint):")
-    control = scorer.score([code_sample("control", thief, control_tests)])[0]
+    control = scorer.score([code_sample("control", thief, control_tests, time_limit_s=10)])[0]
     assert control.correct, ("the memory scan must find an answer that is in its memory", control)
     for _ in range(3):
         solved = scorer.score([code_sample("honest", honest, tests)])[0]
         assert solved.correct, solved
-        stolen = scorer.score([code_sample("thief", thief, tests)])[0]
+        stolen = scorer.score([code_sample("thief", thief, tests, time_limit_s=10)])[0]
         assert not stolen.correct and stolen.reward == 0.0, stolen
 
 

@@ -19,8 +19,8 @@ init handles them (it handles none: every catchable signal is ignored), so a can
 every other process in the container, so a double fork or ``setsid`` cannot outlive its
 test.
 
-Why a process template: Python programs start as forks of a warm interpreter (about a
-millisecond, against ~20 ms for a new ``python3``), but a fork copies its parent's heap,
+Why a process template: Python programs start as forks of a warm interpreter (a few
+milliseconds, against ~70 ms for a new ``python3`` with the harness), but a fork copies its parent's heap,
 and this process's heap holds earlier submissions' inputs, outputs and results. So
 before reading any request the supervisor forks a template, which never receives job
 data: it only ever gets "fork now" with the new child's pipes. Every Python child is a
@@ -31,7 +31,6 @@ are exec'd, which replaces the image anyway.
 import base64
 import contextlib
 import ctypes
-import errno
 import fcntl
 import json
 import os
@@ -49,8 +48,11 @@ import time
 sys.path.insert(0, "/opt/verirl")
 # Imported once here so forked Python children find them warm (as a warm interpreter
 # harness would); they are what typical solutions import.
+import atexit  # noqa: F401
 import bisect  # noqa: F401
 import collections  # noqa: F401
+import runpy
+import traceback  # noqa: F401
 
 import harness
 import wire
@@ -65,6 +67,7 @@ _GRACE_S = 0.05  # after the main process exits, how long to drain what it left 
 _TEMPLATE_S = 5.0  # a fork request answered later than this means the template is broken
 _MEMORY_SLACK = 96 << 20  # growth over the start baseline that reset still calls clean
 _PID = struct.Struct("q")
+_EXIT = struct.Struct("iddq")  # wait status, user and system CPU seconds, max RSS in kB
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -135,6 +138,8 @@ def kill_all(keep=()):
 
     Stopping everything first (one ``kill(-1)``, atomic against fork) means nothing can
     fork while the others are killed one by one; the kept ones are then continued."""
+    if not _others(keep):
+        return  # nothing but us and the kept: nobody left who could fork
     with contextlib.suppress(ProcessLookupError):
         os.kill(-1, signal.SIGSTOP)
     for pid in _others(keep):
@@ -144,6 +149,7 @@ def kill_all(keep=()):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGCONT)
     deadline = time.monotonic() + 2
+    pause = 0.0001
     while time.monotonic() < deadline:
         try:
             while os.waitpid(-1, os.WNOHANG)[0] > 0:
@@ -152,7 +158,8 @@ def kill_all(keep=()):
             pass
         if not _others(keep):
             return
-        time.sleep(0.001)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.005)
 
 
 # --------------------------------------------------------------------------- the template
@@ -162,12 +169,20 @@ class TemplateBroken(Exception):
     """The template process died, stopped or stopped answering: the box needs replacing."""
 
 
+class Usage:
+    """The part of ``struct rusage`` a result reports."""
+
+    def __init__(self, utime, stime, maxrss):
+        self.ru_utime, self.ru_stime, self.ru_maxrss = utime, stime, maxrss
+
+
 class Template:
     """The pristine process every Python child is forked from (see the module docstring).
 
     The supervisor sends it one message per child, ``F`` with the child's pipes attached
-    (SCM_RIGHTS); it forks twice so the child is reparented to PID 1, which can then wait
-    for it and read its resource usage, and answers with the child's pid."""
+    (SCM_RIGHTS); it forks, answers with the child's pid, waits for the child and sends
+    its exit status and resource usage. One child at a time: the supervisor collects
+    each child's exit (:meth:`reap`) before it asks for the next."""
 
     def __init__(self):
         self.sock, peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -184,7 +199,7 @@ class Template:
         try:
             self.sock.settimeout(timeout)
             socket.send_fds(self.sock, [b"F"], fds)
-            reply = self.sock.recv(16)
+            reply = self.sock.recv(64)
         except OSError as error:  # timeout, or the template is gone
             self.broken = f"the process template failed: {error or type(error).__name__}"
             raise TemplateBroken(self.broken) from None
@@ -196,18 +211,44 @@ class Template:
             raise OSError(-pid, f"could not start the program: {os.strerror(-pid)}")
         return pid
 
-    def healthy(self):
-        """Answers a ping within a second (a stopped or killed template does not)."""
+    def reap(self, pid, timeout):
+        """(status, usage) of child ``pid``, which has exited or been killed; None when
+        neither the template nor we could collect it."""
+        if not self.broken:
+            try:
+                self.sock.settimeout(timeout)
+                data = self.sock.recv(64)
+                if len(data) == _EXIT.size:
+                    status, utime, stime, maxrss = _EXIT.unpack(data)
+                    return status, Usage(utime, stime, maxrss)
+                self.broken = "the process template is gone"
+            except OSError as error:
+                self.broken = f"the process template failed: {error or type(error).__name__}"
+        # The template died (then the child is ours now) or is stuck: collect it ourselves.
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                done, status, usage = os.wait4(pid, os.WNOHANG)
+            except ChildProcessError:
+                return None
+            if done:
+                return status, usage
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.001)
+
+    def alive(self):
+        """Running or sleeping (kill_all continued it if it had been stopped)."""
         if self.broken:
             return False
         try:
-            self.sock.settimeout(1.0)
-            self.sock.send(b"P")
-            if self.sock.recv(16) == b"P":
-                return True
-        except OSError:
-            pass
-        self.broken = "the process template does not answer"
+            with open(f"/proc/{self.pid}/stat") as handle:
+                state = handle.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            state = "gone"
+        if state in ("R", "S"):
+            return True
+        self.broken = f"the process template is not running (state {state})"
         return False
 
 
@@ -225,45 +266,23 @@ def _template_main(peer):
             message, fds, _, _ = socket.recv_fds(peer, 16, 8)
             if not message:
                 os._exit(0)
-            if message == b"F":
-                peer.send(_PID.pack(_fork_child(fds, peer)))
-            elif message == b"P":
-                peer.send(b"P")
-            for fd in fds:
-                os.close(fd)
-    except BaseException:
-        os._exit(1)
-
-
-def _fork_child(fds, peer):
-    """Fork an intermediate that forks the child and exits; returns the child's pid
-    (reparented to PID 1 once the intermediate is reaped) or -errno."""
-    read, write = os.pipe()
-    try:
-        middle = os.fork()
-    except OSError as error:
-        os.close(read)
-        os.close(write)
-        return -error.errno
-    if middle == 0:
-        try:
-            os.close(read)
+            if message != b"F":
+                continue
             try:
                 child = os.fork()
             except OSError as error:
                 child = -error.errno
             if child == 0:
-                os.close(write)
-                peer.detach()  # closed below by number; its object must never close a reused fd
+                peer.detach()  # closed by number in _child; its object must never close a reused fd
                 _child(fds)
-            os.write(write, _PID.pack(child))
-        finally:
-            os._exit(0)
-    os.close(write)
-    data = os.read(read, _PID.size)
-    os.close(read)
-    os.waitpid(middle, 0)
-    return _PID.unpack(data)[0] if len(data) == _PID.size else -errno.EIO
+            for fd in fds:
+                os.close(fd)
+            peer.send(_PID.pack(child))
+            if child > 0:
+                _, status, usage = os.wait4(child, 0)
+                peer.send(_EXIT.pack(status, usage.ru_utime, usage.ru_stime, usage.ru_maxrss))
+    except BaseException:
+        os._exit(1)
 
 
 def _child(fds):
@@ -315,8 +334,6 @@ def _exit_code(exit_):
 
 def _run_script(path):
     """What ``python3 path`` does, in a child of the template."""
-    import runpy
-
     sys.argv = [path]
     sys.path[0] = os.getcwd()
     runpy.run_path(path, run_name="__main__")
@@ -332,6 +349,7 @@ class Child:
         self.stdout = os.fdopen(stdout, "rb", buffering=0)
         self.stderr = os.fdopen(stderr, "rb", buffering=0)
         self.requests, self.replies = requests, replies
+        self.reaped = False
 
     def close(self):
         for stream in (self.stdin, self.stdout, self.stderr):
@@ -486,9 +504,10 @@ def _remove_sysv_ipc():
         ("msg", lambda ident: _libc.msgctl(ident, 0, None)),
         ("sem", lambda ident: _libc.semctl(ident, 0, 0)),
     ):
-        for ident in _ipc_ids(kind):
+        found = _ipc_ids(kind)
+        for ident in found:
             remove(ident)
-        left = _ipc_ids(kind)
+        left = _ipc_ids(kind) if found else []
         if left:
             problems.append(f"SysV {kind} objects survived: {left[:5]}")
     return problems
@@ -576,7 +595,13 @@ class Supervisor:
     # ---------------------------------------------------------------- requests
 
     def prepare(self, request):
-        self.reset({})
+        # The pool reset the box after its last submission and found it clean; only a
+        # new box's first submission, or a retry, finds anything here.
+        self._close_harness()
+        kill_all(self.keep)
+        for root in (WORK, TMP):
+            for name in _listdir(root):
+                _force_remove(os.path.join(root, name))
         self.count += 1
         self.dir = os.path.join(WORK, f"s{self.count}")
         os.mkdir(self.dir, 0o700)
@@ -643,14 +668,17 @@ class Supervisor:
                     streams.selector.unregister(stdin_fd)
                     proc.stdin.close()
         if exited_at is None:  # still running: timed out or flooding; the rest die in kill_all
-            os.kill(proc.pid, signal.SIGKILL)
-        _, status, usage = os.wait4(proc.pid, 0)
+            signal.pidfd_send_signal(exit_fd, signal.SIGKILL)  # never a reused pid
+        outcome = self._collect(proc)
         streams.close()
         os.close(exit_fd)
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             with contextlib.suppress(OSError):
                 stream.close()
-        result = _exit_info(status, usage, started)
+        if outcome is None:
+            result = _spawn_failed(self.template.broken or "the program's exit could not be collected")
+        else:
+            result = _exit_info(*outcome, started)
         result.update(streams.result())
         result["timed_out"] = timed_out
         return result
@@ -710,8 +738,16 @@ class Supervisor:
         proc, streams, exit_fd = h["proc"], h["streams"], h["exit_fd"]
         deadline = time.monotonic() + wall_s
         pending = memoryview(pending)
-        if pending:
-            streams.selector.register(proc.requests, selectors.EVENT_WRITE, None)
+        if pending:  # a request fits the pipe unless the program stopped reading
+            try:
+                pending = pending[os.write(proc.requests, pending) :]
+            except BlockingIOError:
+                pass
+            except OSError:
+                return self._gone(exit_fd, "the program closed its call channel")
+            if pending:
+                streams.selector.register(proc.requests, selectors.EVENT_WRITE, None)
+        extra = {proc.replies, proc.requests, exit_fd}
         closed = False  # the program closed its end of the reply channel
         try:
             while True:
@@ -728,10 +764,11 @@ class Supervisor:
                     return {"timed_out": True}
                 if streams.exceeded:
                     return {"output_exceeded": True}
-                extra = {proc.replies, proc.requests, exit_fd}
                 for key, _ in streams.pump(min(0.05, deadline - now), extra=extra):
                     if key.fd == exit_fd:
-                        self._drain(h)
+                        while self._drain(h) and not _complete(h["buffer"]):
+                            if len(h["buffer"]) > h["value_bytes"] + (1 << 20):
+                                break
                         if _complete(h["buffer"]):
                             continue  # answer what it sent before it exited
                         return self._dead()
@@ -741,9 +778,7 @@ class Supervisor:
                         except BlockingIOError:
                             continue
                         except OSError:  # it closed its request channel, or exited
-                            if select.select([exit_fd], [], [], 0.05)[0]:
-                                return self._dead()
-                            return self._crashed("the program closed its call channel")
+                            return self._gone(exit_fd, "the program closed its call channel")
                         if not pending:
                             streams.selector.unregister(proc.requests)
                         continue
@@ -758,21 +793,26 @@ class Supervisor:
                 h["closed"] = True
 
     def _drain(self, h):
-        """Read what the reply channel holds now; False once it is closed."""
+        """Read what the reply channel holds now (one read: a longer frame makes the
+        channel readable again); False once it is closed."""
         if h.get("closed"):
             return False
-        while len(h["buffer"]) <= h["value_bytes"] + 64:
-            try:
-                chunk = os.read(h["proc"].replies, 1 << 20)
-            except BlockingIOError:
-                return True
-            except OSError:
-                chunk = b""
-            if not chunk:
-                h["closed"] = True
-                return False
-            h["buffer"].extend(chunk)
+        try:
+            chunk = os.read(h["proc"].replies, 1 << 20)
+        except BlockingIOError:
+            return True
+        except OSError:
+            chunk = b""
+        if not chunk:
+            h["closed"] = True
+            return False
+        h["buffer"].extend(chunk)
         return True
+
+    def _gone(self, exit_fd, message):
+        if select.select([exit_fd], [], [], 0.05)[0]:
+            return self._dead()
+        return self._crashed(message)
 
     def _answer(self, nonce, body):
         try:
@@ -796,14 +836,19 @@ class Supervisor:
         h = self.harness
         return {"crashed": True, "error": message, "stderr": h["streams"].err.decode("utf-8", "replace")}
 
+    def _collect(self, proc):
+        """(status, usage) of a child that has exited or was killed; None if lost."""
+        if isinstance(proc, Child):
+            proc.reaped = True
+            return self.template.reap(proc.pid, 2.0)
+        _, status, usage = os.wait4(proc.pid, 0)
+        return status, usage
+
     def _dead(self):
-        """The program exited: its status, usage and stderr (it has exited, so no wait)."""
+        """The program exited: its status, usage and stderr."""
         h = self.harness
-        try:
-            _, status, usage = os.wait4(h["proc"].pid, 0)
-            info = _exit_info(status, usage, h["started"])
-        except ChildProcessError:
-            info = {}
+        outcome = self._collect(h["proc"])
+        info = {} if outcome is None else _exit_info(*outcome, h["started"])
         h["streams"].pump(0)
         return {"crashed": True, **info, "stderr": h["streams"].err.decode("utf-8", "replace")}
 
@@ -823,6 +868,8 @@ class Supervisor:
         with contextlib.suppress(OSError):
             os.close(h["exit_fd"])
         kill_all(self.keep)
+        if not h["proc"].reaped:  # the template reaped it: take its report off the channel
+            self._collect(h["proc"])
 
     def reset(self, request):
         self._close_harness()
@@ -838,7 +885,7 @@ class Supervisor:
         survivors = _others(self.keep)
         if survivors:
             problems.append(f"processes survived: {survivors}")
-        if not self.template.healthy():
+        if not self.template.alive():
             problems.append(self.template.broken)
         held = _held_memory()
         if held is not None and self.baseline is not None and held > self.baseline + _MEMORY_SLACK:
