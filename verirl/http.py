@@ -132,6 +132,13 @@ class HttpEndpoint:
             return reply.status, json.dumps({"error": reply.message}).encode(), reply.headers
         except _Gone:
             return None, b"", {}
+        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
+            raise
+        except Exception:
+            log.exception("HTTP request failed (request_id %s)", request_id)
+            count_call("INTERNAL", request_id, "failed", via="http")
+            message = f"internal error (request_id {request_id}); see the server log"
+            return 500, json.dumps({"error": message}).encode(), {}
 
     async def _score(self, reader: asyncio.StreamReader, request_id: str) -> bytes:
         timeout = self.cfg.http_read_timeout_s
@@ -151,13 +158,15 @@ class HttpEndpoint:
         if not ticket.admit(0, length):
             raise _Reply(429, self.service.admission.full(0, length), {"Retry-After": "1"})
         try:
-            try:
-                body = await asyncio.wait_for(reader.readexactly(length), timeout)
-            except TimeoutError:
-                raise _Reply(408, f"the body did not arrive within {timeout:g}s") from None
-            return await self._run(reader, body, Budget(deadline), ticket, request_id)
-        finally:
-            ticket.release()  # idempotent: the work releases it when it ran
+            body = await asyncio.wait_for(reader.readexactly(length), timeout)
+        except TimeoutError:
+            ticket.release()
+            raise _Reply(408, f"the body did not arrive within {timeout:g}s") from None
+        except BaseException:
+            ticket.release()
+            raise
+        # from here the work owns the ticket: it is released when the work has stopped
+        return await self._run(reader, body, Budget(deadline), ticket, request_id)
 
     async def _run(
         self, reader: asyncio.StreamReader, body: bytes, budget: Budget, ticket: Ticket, request_id: str

@@ -237,7 +237,11 @@ class RewardService:
         """Run ``work`` on a batch thread. The ticket is released when the work has stopped
         (or was dropped from the queue); if the caller goes away first, the budget is
         cancelled so the work stops at its next chunk."""
-        future = self.executor.submit(work)
+        try:
+            future = self.executor.submit(work)
+        except RuntimeError:  # the executor is shut down: the server is stopping
+            ticket.release()
+            raise Refused(grpc.StatusCode.UNAVAILABLE, "the server is shutting down; retry") from None
         future.add_done_callback(lambda _: ticket.release())
         try:
             return await asyncio.wrap_future(future)
