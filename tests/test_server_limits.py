@@ -438,6 +438,16 @@ def test_http_stalled_bodies_time_out_and_do_not_block_others(server):
     assert_drained(server)
 
 
+def test_http_burst_of_connections_is_queued_not_reset(server):
+    """The first endpoint listened with a backlog of 5: a burst of connections was reset."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(200) as pool:
+        statuses = list(pool.map(lambda _: http_post(server, openrlhf_body(1), timeout=30)[0], range(200)))
+    assert statuses == [200] * 200
+    assert_drained(server)
+
+
 def test_http_deadline_header_answers_504(server):
     body = {"query": [slow(650 + i)["response"] for i in range(30)],
             "labels": [str(651 + i) for i in range(30)]}  # fmt: skip
