@@ -175,6 +175,16 @@ def flat(rows: list[dict[str, float]], key: str, tolerance: float) -> dict | Non
     values = [r[key] for r in rows if key in r]
     if len(values) < 8:
         return None
+    times = [r["t"] for r in rows if key in r]
+    half_t, half_v = times[len(times) // 2 :], values[len(values) // 2 :]
+    mean_t, mean_v = sum(half_t) / len(half_t), sum(half_v) / len(half_v)
+    spread = sum((t - mean_t) ** 2 for t in half_t)
+    # Least-squares slope over the second half: a leak shows as a steady climb per minute.
+    slope = (
+        60 * sum((t - mean_t) * (v - mean_v) for t, v in zip(half_t, half_v, strict=True)) / spread
+        if spread
+        else 0.0
+    )
     quarter = len(values) // 4
     first = sorted(values[quarter : 2 * quarter])[quarter // 2]  # skip the first quarter: warm-up
     last = sorted(values[-quarter:])[quarter // 2]
@@ -184,6 +194,7 @@ def flat(rows: list[dict[str, float]], key: str, tolerance: float) -> dict | Non
         "min": min(values),
         "max": max(values),
         "growth": last - first,
+        "per_minute_second_half": slope,
         "tolerance": tolerance,
         "flat": last - first <= tolerance,
     }
