@@ -432,12 +432,15 @@ async def _soak(fleet: Fleet, workload, spec: LoadSpec, args: argparse.Namespace
         }
         for series in rows
     ]
-    in_flight = [r.get("in_flight_after") for r in server["replicas"] if "in_flight_after" in r]
+    cleared = await asyncio.to_thread(_in_flight_cleared, fleet)
     verdict = {
         "exactly_one_outcome_each": ledger["exactly_one_each"],
         "resources_flat": all(v["flat"] for f in flatness for v in f.values()),
-        "nothing_in_flight_after": all(v == 0 for v in in_flight),
+        # Admission is released when abandoned work has really stopped, which under a
+        # backlog takes a while after the last client call ended.
+        "in_flight_released": all(c is not None for c in cleared),
     }
+    server["in_flight_cleared_after_s"] = cleared
     return {
         **summary,
         "workload": workload.name,
@@ -452,6 +455,28 @@ async def _soak(fleet: Fleet, workload, spec: LoadSpec, args: argparse.Namespace
         "verdict": verdict,
         "timeline": _timeline(phase),
     }
+
+
+def _in_flight_cleared(fleet: Fleet, timeout_s: float = 120.0) -> list[float | None]:
+    """Per replica with metrics: seconds until its in-flight gauge read 0 (None: not
+    within ``timeout_s``)."""
+    out: list[float | None] = []
+    start = time.monotonic()
+    for replica in fleet.replicas:
+        if not replica.metrics_url or replica.stopped_at is not None:
+            continue
+        waited: float | None = None
+        while time.monotonic() - start < timeout_s:
+            try:
+                value = scrape.scrape(replica.metrics_url).get(("verirl_samples_in_flight", ()))
+            except OSError:
+                break
+            if value is None or value == 0:
+                waited = time.monotonic() - start
+                break
+            time.sleep(0.5)
+        out.append(waited)
+    return out
 
 
 def _timeline(phase: Phase, step_s: float = 1.0) -> list[list[float]]:
