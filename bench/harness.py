@@ -619,7 +619,11 @@ def _model_extra() -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = run_bench(args)
+    try:
+        result = run_bench(args)
+    except RuntimeError as error:  # a server that would not start, failed baselines
+        print(f"verirl bench: {error}", file=sys.stderr)
+        return 2
     if result["runs"]:
         print(report.markdown(result["runs"]))
     if result.get("baselines"):
