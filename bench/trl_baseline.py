@@ -24,7 +24,7 @@ One TRL step = ``prompts_per_step`` prompts × k generations = one optimizer ste
 Writes, under OUTPUT:
 - ``metrics.jsonl``: one row per TRL step with the keys ``verirl train`` writes (``step``,
   ``time``, ``reward_mean``, ``step_s``, ``reward_wait_s``, ``response_tokens``, ``loss``,
-  ``grad_norm``, and ``accuracy`` when the reward is pure binary correctness) plus
+  ``grad_norm``, and ``accuracy`` when the reward determines it, see :func:`accuracy_rule`) plus
   ``train_s``, the training seconds so far (checkpoint saving excluded), so ``verirl plot``
   draws this run beside verirl's;
 - ``ckpt-<M>min/``: a plain model directory (LoRA merged, tokenizer too) at every
@@ -88,6 +88,22 @@ def reward_spec(args: argparse.Namespace) -> dict[str, Any]:
             length_warmup_step=args.length_warmup_step,
             samples_per_prompt=args.samples_per_prompt,
         )
+    )
+
+
+def accuracy_rule(spec: dict[str, Any]) -> bool:
+    """Whether ``reward > 0.5`` is exactly "correct" (the adapter returns rewards only).
+
+    With binary correctness (1 or 0, weight 1), no format term and a Kimi length term
+    λ ∈ [−0.5, 0.5] of weight w < 1 — given to a correct response as λ, to a wrong one as
+    min(0, λ) — a correct response scores at least 1 − w/2 > 0.5 and a wrong one at most 0.
+    Samples the server refuses (``invalid_input``) score 0 and count as wrong."""
+    return (
+        spec.get("correctness") == "binary"
+        and spec.get("correctness_weight", 1.0) == 1.0
+        and "format" not in spec
+        and "overlong_max_length" not in spec
+        and abs(spec.get("length_weight", 0.0)) < 1.0
     )
 
 
@@ -215,8 +231,8 @@ def make_callback(args: argparse.Namespace, tokenizer: Any, reward: TimedReward,
                 "step_s": round(self.step_s, 3),
                 "reward_wait_s": round(wait_s, 3),
             }
-            if binary and rewards:  # the reward is then exactly 1.0 for correct, 0.0 otherwise
-                row["accuracy"] = sum(r >= 1.0 for r in rewards) / len(rewards)
+            if binary and rewards:
+                row["accuracy"] = sum(r > 0.5 for r in rewards) / len(rewards)
             for key, name in (
                 ("completions/mean_length", "response_tokens"),
                 ("completions/clipped_ratio", "truncated_fraction"),
@@ -265,7 +281,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for stale in ("metrics.jsonl", "checkpoints.json"):  # a rerun into the same directory starts clean
         (out / stale).unlink(missing_ok=True)
     spec = reward_spec(args)
-    binary = spec["correctness"] == "binary" and not spec["length_weight"] and "format" not in spec
+    binary = accuracy_rule(spec)
     (out / "config.json").write_text(json.dumps({**vars(args), "spec": spec}, indent=1))
 
     model, tokenizer = load_policy(args.model, args.lora_rank, args.lora_alpha)
