@@ -41,6 +41,31 @@ def test_trl_samples_of_one_prompt_share_a_group():
     assert samples[0]["group"] == samples[1]["group"] != samples[2]["group"]
 
 
+def test_trl_sample_without_a_verdict_is_none_not_zero(server):
+    """TRL trains on 0.0 as a real reward; a sample that got no verdict must be None."""
+    reward = trl.reward_function(server.target, kind="code")
+    good = {"language": "python", "tests": {"inputs": ["2\n"], "outputs": ["4\n"]}}
+    completions = ["```python\nprint(int(input()) * 2)\n```", "```python\nprint(4)\n```"]
+    rewards = asyncio.run(reward(["double it"] * 2, completions, reference=[good, {"language": "python"}]))
+    assert rewards == [1.0, None]
+
+
+def test_two_trl_runs_on_one_server_do_not_collide(server):
+    """The server refuses a group seen again at the same step (a split group); a second
+    run with the same prompts and steps must still be scored, so each reward function
+    names its groups with a nonce of its own."""
+
+    class TrainerState:
+        global_step = 3
+
+    spec = {"length_weight": 1.0, "group_size": 2}
+    call = dict(completion_ids=[[0] * 3, [0] * 9], answer=["4"] * 2, trainer_state=TrainerState())
+    first, second = (trl.reward_function(server.target, spec=spec) for _ in range(2))
+    prompts, completions = ["What is 2+2?"] * 2, ["\\boxed{4}", "so \\boxed{4}"]
+    assert asyncio.run(first(prompts, completions, **call)) == [1.5, 0.5]
+    assert asyncio.run(second(prompts, completions, **call)) == [1.5, 0.5]
+
+
 def test_trl_length_penalty_uses_token_counts_and_the_training_step(server):
     class TrainerState:  # what TRL passes as ``trainer_state``: only global_step is read
         def __init__(self, step):

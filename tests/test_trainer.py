@@ -222,6 +222,9 @@ def test_cli_train_eval_plot(tmp_path, server, digits_model):
     assert (run / "final" / "config.json").exists() and (run / "config.json").exists()
     evals = [r for r in _rows(run) if r.get("eval")]
     assert [r["step"] for r in evals] == [0, 2]
+    # evaluation's groups of one are scored without the training spec's group size
+    graded = [json.loads(line) for line in (run / "eval_step2.jsonl").read_text().splitlines()]
+    assert len(graded) == 6 and all(g["status"] in ("ok", "wrong", "no_answer") for g in graded), graded
 
     out = tmp_path / "eval.jsonl"
     done = subprocess.run(
@@ -291,3 +294,21 @@ def test_arithmetic_heldout_shares_no_question(tmp_path):
         _, a, op, b = p.metadata["core"]
         if op in "+-*":
             assert int(p.reference["answer"]) == {"+": a + b, "-": a - b, "*": a * b}[op]
+
+
+def test_lora_with_kl_to_the_adapter_free_reference(tmp_path, server, digits_model):
+    """LoRA trains only adapters; GRPO's KL reference is the same model with them switched
+    off (no second copy); the final model is saved with the adapters merged in."""
+    cfg = _config(
+        tmp_path, digits_model, server, steps=2, loss="grpo", lora_rank=4, kl_beta=0.1, save_final=True
+    )
+    train(cfg)
+    rows = _rows(Path(cfg.output))
+    assert rows[0]["kl"] == 0  # LoRA starts exactly at the reference (its B matrices are zero)
+    assert rows[-1]["kl"] > 0  # after an update the adapters moved it away
+    saved = load_file(str(Path(cfg.output) / "checkpoint" / "model.safetensors"))
+    assert saved and all("lora_" in name for name in saved)  # the checkpoint holds adapters only
+    merged, _ = load_policy(str(Path(cfg.output) / "final"))
+    assert not any("lora" in name for name, _ in merged.named_parameters())
+    initial = dict(load_policy(digits_model)[0].named_parameters())
+    assert any(not torch.equal(initial[n], p) for n, p in merged.named_parameters())

@@ -24,6 +24,7 @@ class TrainConfig:
     heldout: str | None = field(default=None, metadata=_h("held-out problems for eval_every"))
     output: str = field(default="runs/train", metadata=_h("run directory"))
     steps: int = field(default=40, metadata=_h("training steps (Kimi iterations)"))
+    max_minutes: float | None = field(default=None, metadata=_h("also stop after this much training time"))
     seed: int = 0
     resume: bool = field(default=False, metadata=_h("continue from OUTPUT/checkpoint"))
     # rewards

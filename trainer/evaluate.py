@@ -34,7 +34,9 @@ def evaluate(
     batch_size: int = 64,
 ) -> dict[str, Any]:
     """``{"accuracy": greedy pass@1, "accuracy_sampled": mean over samples (or None),
-    "problems": [...per-problem...]}``; scored without a training step (no length terms)."""
+    "problems": [...per-problem...]}``. Scored with the server's default spec and no step,
+    whatever the channel's training spec: accuracy is correctness alone, and a group
+    size set for training must not apply to evaluation's groups."""
     was_training = model.training
     model.eval()
     prompts = [render_prompt(tokenizer, p.prompt) for p in problems]
@@ -45,7 +47,7 @@ def evaluate(
         p.sample(f"{run}-g{i}", r.text, f"{run}-g{i}", len(r.response_ids))
         for i, (p, r) in enumerate(zip(problems, rollouts, strict=True))
     ]
-    pending = [channel.submit(requests, step=None)]
+    pending = [channel.submit(requests, step=None, spec=None)]
     sampled_correct: list[list[bool]] = [[] for _ in problems]
     if samples:
         sampler = HFGenerator(model, tokenizer, max_new_tokens, temperature, batch_size=batch_size)
@@ -55,7 +57,7 @@ def evaluate(
             for i, (p, group) in enumerate(zip(problems, groups, strict=True))
             for j, r in enumerate(group)
         ]
-        pending.append(channel.submit(requests, step=None))
+        pending.append(channel.submit(requests, step=None, spec=None))
     results, _ = channel.wait(pending)
     if samples:
         for k, result in enumerate(results[1]):
@@ -66,6 +68,7 @@ def evaluate(
             "id": p.id,
             "correct": r.correct,
             "status": r.status.value,
+            "message": r.message,
             "response": roll.text,
             "response_tokens": len(roll.response_ids),
             **({"sampled_accuracy": sum(c) / len(c)} if c else {}),

@@ -2,7 +2,7 @@
 
 Four panels — reward, training accuracy (with held-out accuracy as markers), response
 length, and the distance from the sampling policy (Kimi's squared log-ratio, or GRPO's
-KL) — with one line per run, against steps or wall-clock minutes.
+KL) — with one line per run, against steps or minutes of training (evaluation excluded).
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ def read_metrics(run_dir: str | Path) -> tuple[list[dict[str, Any]], list[dict[s
     return [r for r in rows if not r.get("eval")], [r for r in rows if r.get("eval")]
 
 
-def _x(rows: list[dict[str, Any]], axis: str, t0: float) -> list[float]:
-    return [r["step"] if axis == "step" else (r["time"] - t0) / 60 for r in rows]
+def _x(rows: list[dict[str, Any]], axis: str) -> list[float]:
+    """Steps, or minutes of training (``train_s``: evaluation time is not counted)."""
+    return [r["step"] if axis == "step" else r.get("train_s", 0.0) / 60 for r in rows]
 
 
 def plot_runs(runs: list[str], output: str, x: str = "step") -> Path:
@@ -40,23 +41,22 @@ def plot_runs(runs: list[str], output: str, x: str = "step") -> Path:
         train, evals = read_metrics(run)
         if not train:
             continue
-        t0 = min(r["time"] for r in train + evals) - train[0].get("step_s", 0)
         label = Path(run).name
         for ax, (key, title) in zip(axes.flat, PANELS, strict=True):
             if key == "divergence":
                 key = "log_ratio_sq" if "log_ratio_sq" in train[0] else "kl"
             ys = [r.get(key) for r in train]
-            points = [(a, b) for a, b in zip(_x(train, x, t0), ys, strict=True) if b is not None]
+            points = [(a, b) for a, b in zip(_x(train, x), ys, strict=True) if b is not None]
             if points:
                 line = ax.plot(*zip(*points, strict=True), label=f"{label} (train)", alpha=0.8)[0]
                 if key == "accuracy" and evals:
                     ax.plot(
-                        _x(evals, x, t0), [r["accuracy"] for r in evals], "o--",
+                        _x(evals, x), [r["accuracy"] for r in evals], "o--",
                         color=line.get_color(), label=f"{label} (held-out, greedy)",
                     )  # fmt: skip
             ax.set_title(title)
     for ax in axes.flat:
-        ax.set_xlabel("step" if x == "step" else "minutes")
+        ax.set_xlabel("step" if x == "step" else "training minutes")
         ax.grid(alpha=0.3)
     axes.flat[1].legend(fontsize=8)
     fig.tight_layout()

@@ -52,9 +52,13 @@ class RewardChannel:
     def _run(self, coroutine: Any) -> Future:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
 
-    def submit(self, samples: Sequence[dict[str, JSON]], step: int | None) -> Future[list[Result]]:
-        """Send ``samples`` (whole groups) now; the future holds one result per sample."""
-        return self._run(self._client.score(list(samples), spec=self.spec, step=step))
+    def submit(
+        self, samples: Sequence[dict[str, JSON]], step: int | None, spec: SpecLike | str = "channel"
+    ) -> Future[list[Result]]:
+        """Send ``samples`` (whole groups) now; the future holds one result per sample.
+        ``spec`` overrides the channel's (None: the server's defaults)."""
+        chosen = self.spec if spec == "channel" else spec
+        return self._run(self._client.score(list(samples), spec=chosen, step=step))
 
     def wait(self, pending: Sequence[Future[list[Result]]]) -> tuple[list[list[Result]], float]:
         """Every pending batch's results, and the seconds spent waiting for them here."""

@@ -155,11 +155,12 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         model, tokenizer, cfg.max_new_tokens, cfg.temperature, cfg.top_p, tuple(cfg.stop), cfg.gen_batch_size
     )
     prompt_ids = {}  # rendered once per problem
-    start_step, stats = 0, {}
+    start_step, stats, train_s = 0, {}, 0.0  # train_s: seconds spent in steps (evaluation excluded)
     checkpoint_dir = run_dir / "checkpoint"
     if cfg.resume and (checkpoint_dir / "trainer_state.json").exists():
         state = load_checkpoint(checkpoint_dir, model, optimizer, sampler)
         start_step, stats = state["step"], {int(k): tuple(v) for k, v in state["stats"].items()}
+        train_s = state.get("train_s", 0.0)
     if world > 1:  # ranks sample different responses (a resumed multi-rank run is not bit-exact)
         torch.manual_seed(cfg.seed + 7919 * rank + start_step)
     run_id = uuid.uuid4().hex[:8]  # group names never collide with an earlier run's on the same server
@@ -175,9 +176,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     with server as target, RewardChannel(target, spec=_spec(cfg)) as channel:
         bar = _progress(cfg, start_step, rank)
         if rank == 0 and heldout and start_step == 0 and cfg.eval_every:
-            _log(
-                metrics_file, _eval_metrics(model, tokenizer, heldout, channel, cfg, step=0, run_dir=run_dir)
-            )
+            evaluation = _eval_metrics(model, tokenizer, heldout, channel, cfg, step=0, run_dir=run_dir)
+            _log(metrics_file, {**evaluation, "train_s": 0.0})
         for step in range(start_step, cfg.steps):
             t0 = time.perf_counter()
             # ---- 1. rollout (and 2. score, overlapped): whole groups to the server as they finish
@@ -249,18 +249,24 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                 step_s=round(time.perf_counter() - t0, 3),
                 tokens_per_s=round(sum(len(r.response_ids) for r in rollouts) * world / max(t_gen, 1e-9), 1),
             )
+            train_s += row["step_s"]
+            row["train_s"] = round(train_s, 2)
             if rank == 0:
                 _log(metrics_file, row)
                 bar.set_postfix(reward=f"{row['reward_mean']:.3f}", acc=f"{row['accuracy']:.3f}")
                 bar.update(1)
             last = row
             done = step + 1
-            if rank == 0 and heldout and cfg.eval_every and (done % cfg.eval_every == 0 or done == cfg.steps):
-                _log(metrics_file, _eval_metrics(model, tokenizer, heldout, channel, cfg, done, run_dir))
-            if rank == 0 and ((cfg.save_every and done % cfg.save_every == 0) or done == cfg.steps):
-                save_checkpoint(
-                    checkpoint_dir, model, optimizer, sampler, done, {"stats": stats, "run": run_id}
-                )
+            out_of_time = bool(cfg.max_minutes) and max(_gather(train_s, world)) >= cfg.max_minutes * 60
+            final = done == cfg.steps or out_of_time
+            if rank == 0 and heldout and cfg.eval_every and (done % cfg.eval_every == 0 or final):
+                evaluation = _eval_metrics(model, tokenizer, heldout, channel, cfg, done, run_dir)
+                _log(metrics_file, {**evaluation, "train_s": round(train_s, 2)})
+            if rank == 0 and ((cfg.save_every and done % cfg.save_every == 0) or final):
+                extra = {"stats": stats, "run": run_id, "train_s": train_s}
+                save_checkpoint(checkpoint_dir, model, optimizer, sampler, done, extra)
+            if out_of_time:
+                break
         bar.close()
     if world > 1:  # evidence that data parallelism kept every rank's weights identical
         digests = _gather(_weights_digest(params), world)

@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from typing import Any
 
 from rewards.compose import RewardSpec
-from rewards.schema import JSON
+from rewards.schema import JSON, Status
 from verirl.client import AsyncRewardClient, ClientOptions
+
+_NO_VERDICT = {Status.INTERNAL_ERROR, Status.INVALID_INPUT}
 
 
 def _text(completion: Any) -> str:
@@ -55,6 +58,7 @@ def build_samples(
     answer_column: str,
     reference_column: str,
     completion_ids: list[list[int]] | None = None,
+    nonce: str = "",
 ) -> list[dict[str, JSON]]:
     samples = []
     for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
@@ -73,8 +77,9 @@ def build_samples(
             "prompt": prompt_text,
             "response": _text(completion),
             "reference": reference,
-            # The k completions of one prompt form a group (for group-level rewards).
-            "group": hashlib.sha1(prompt_text.encode()).hexdigest()[:16],
+            # The k completions of one prompt form a group (for group-level rewards); the
+            # nonce keeps a second run on the same server from reusing a step's group names.
+            "group": nonce + hashlib.sha1(prompt_text.encode()).hexdigest()[:16],
         }
         if completion_ids is not None:
             sample["response_tokens"] = len(completion_ids[i])
@@ -92,10 +97,12 @@ def reward_function(
     spec: RewardSpec | dict[str, JSON] | None = None,
 ):
     """An async TRL reward function scoring completions on the verirl server at ``target``;
-    ``spec`` composes the rewards (default: the server's)."""
+    ``spec`` composes the rewards (default: the server's). A sample that got no verdict
+    (``internal_error``, ``invalid_input``) is ``None``, which TRL leaves out, never 0."""
     clients: dict[int, AsyncRewardClient] = {}
+    nonce = uuid.uuid4().hex[:8] + "-"
 
-    async def verirl_reward(prompts, completions, completion_ids=None, **columns) -> list[float]:
+    async def verirl_reward(prompts, completions, completion_ids=None, **columns) -> list[float | None]:
         import asyncio
 
         loop_id = id(asyncio.get_running_loop())
@@ -104,10 +111,10 @@ def reward_function(
         state = columns.pop("trainer_state", None)
         step = getattr(state, "global_step", None)
         samples = build_samples(
-            prompts, completions, kind, columns, answer_column, reference_column, completion_ids
+            prompts, completions, kind, columns, answer_column, reference_column, completion_ids, nonce
         )
         results = await clients[loop_id].score(samples, spec=spec, step=step)
-        return [r.reward for r in results]
+        return [None if r.status in _NO_VERDICT else r.reward for r in results]
 
     verirl_reward.__name__ = f"verirl_{kind}"
     return verirl_reward
