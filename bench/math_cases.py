@@ -135,6 +135,61 @@ ANSWER_CASES: list[tuple[str, str, str, bool]] = [
     ("exactness", "123456789", "123456788", N), ("exactness", "1.00", "1", Y), ("exactness", "2^{10}", "1024", Y), ("exactness", "2^{10}", "1023", N),
 ]
 
+# Forms real data writes (MATH, NuminaMath, model outputs) that issue 9 found marked wrong,
+# each next to near misses that must stay wrong.
+FORM_CASES: list[tuple[str, str, str, bool]] = [
+    ("latex_thousands", r"12,\!345", "12345", Y), ("latex_thousands", "12{,}345", "12345", Y),
+    ("latex_thousands", r"12\,345", "12345", Y), ("latex_thousands", r"11,\! 111,\! 100", "11111100", Y),
+    ("latex_thousands", r"12,\!346", "12345", N), ("latex_thousands", "12{,}345", "1234", N),
+    ("latex_thousands", "1,2345", "12345", N), ("latex_thousands", "(12,102)", "12102", N),
+    ("text_wrappers", r"5\textnormal{ cm}", "5", Y), ("text_wrappers", r"5\mathrm{ cm}", "5", Y),
+    ("text_wrappers", r"\textbf{5}", "5", Y), ("text_wrappers", r"5 \mbox{ m}", "5", Y),
+    ("text_wrappers", r"\text{E}", "E", Y), ("text_wrappers", r"\textnormal{(D)}", "D", Y),
+    ("text_wrappers", r"5\textnormal{ million}", "5", N), ("text_wrappers", r"\text{E}", "F", N),
+    ("text_wrappers", r"5\mathrm{ squared}", "5", N),
+    ("relations", r"x \ge 3", r"x \geq 3", Y), ("relations", "x >= 3", r"x \geq 3", Y),
+    ("relations", r"x \lt 3", "x < 3", Y), ("relations", r"x \gt 3", "x > 3", Y),
+    ("relations", r"5 \geq x", r"x \leq 5", Y), ("relations", r"x \geqslant 1", "x >= 1", Y),
+    ("relations", r"5 \geq x", r"x \geq 5", N), ("relations", "x > 3", r"x \geq 3", N),
+    ("relations", r"x \lt 3", r"x \leq 3", N), ("relations", r"x \le 3", "x < 3", N),
+    ("relations", r"x < -1 \text{ or } x > 2", r"(-\infty,-1) \cup (2,\infty)", Y),
+    ("relations", r"x \ge 2 \text{ and } x < 5", "[2,5)", Y),
+    ("relations", r"x < -1 \text{ or } x > 3", r"(-\infty,-1) \cup (2,\infty)", N),
+    ("relations", r"x \ge 2 \text{ or } x < 5", "[2,5)", N),
+    ("set_algebra", r"\{1,3\} \cup \{2,4\}", r"\{1,2,3,4\}", Y),
+    ("set_algebra", r"\{1,2,3\} \cap \{2,3,4\}", r"\{2,3\}", Y),
+    ("set_algebra", r"\{1,2,3\} \setminus \{2\}", r"\{1,3\}", Y),
+    ("set_algebra", r"[1,3] \cup [2,5]", "[1,5]", Y), ("set_algebra", r"[1,3] \cap [2,5]", "[2,3]", Y),
+    ("set_algebra", r"\{1,3\} \cup \{2,4\}", r"\{1,2,3\}", N),
+    ("set_algebra", r"[1,3] \cup [2,5]", "[1,5)", N),
+    ("set_algebra", r"\{1,2,3\} \cap \{2,3,4\}", r"\{2\}", N),
+    ("set_algebra", r"\{1,2,3\} \setminus \{2\}", r"\{1,2,3\}", N),
+    ("matrix_entries", r"\begin{pmatrix}0.02\\0.5\end{pmatrix}", r"\begin{pmatrix}\frac{1}{50}\\\frac12\end{pmatrix}", Y),
+    ("matrix_entries", r"\left[\begin{array}{cc}1&0.5\\0&1\end{array}\right]", r"\begin{bmatrix}1&\frac12\\0&1\end{bmatrix}", Y),
+    ("matrix_entries", r"\begin{pmatrix} \frac12 \\ -3 \end{pmatrix}", r"\begin{pmatrix} 0.5 \\ -3 \end{pmatrix}", Y),
+    ("matrix_entries", r"\begin{pmatrix}0.03\\0.5\end{pmatrix}", r"\begin{pmatrix}\frac{1}{50}\\\frac12\end{pmatrix}", N),
+    ("matrix_entries", r"\begin{pmatrix}0.33\\0.2\end{pmatrix}", r"\begin{pmatrix}\frac{1}{3}\\\frac{1}{5}\end{pmatrix}", N),
+    ("matrix_entries", r"\begin{pmatrix} -3 \\ \frac12 \end{pmatrix}", r"\begin{pmatrix} 0.5 \\ -3 \end{pmatrix}", N),
+    ("labelled_gold", "(3,2)", "(p,q)=(3,2)", Y), ("labelled_gold", "4, 5", "AB=4, CD=5", Y),
+    ("labelled_gold", r"\frac{1}{\sqrt6}", r"\frac{NO}{BO}=\frac{1}{\sqrt{6}}", Y), ("labelled_gold", "1", "|AB|=1", Y),
+    ("labelled_gold", "(2,3)", "(p,q)=(3,2)", N), ("labelled_gold", "5, 4", "AB=4, CD=5", N),
+    ("labelled_gold", "2", "|AB|=1", N), ("labelled_gold", "y = 2, x = 3", "(2, 3)", N),
+    ("structure", "2^{3^{4^{5}}}", "2^{3^{4^{5}}}", Y), ("structure", "((((((((((x+1))))))))))", "x+1", Y),
+    ("structure", "((((((((((x+1))))))))))", "x+2", N), ("structure", "a^{b^{c^{d}}}", "a^{b^{c^{d}}}", Y),
+    ("structure", r"\sqrt{\sqrt{\sqrt{256}}}", "2", Y), ("structure", r"\sqrt{\sqrt{\sqrt{256}}}", "4", N), ("structure", "((((((((((x+1))))))))))", "((((((((((x+1))))))))))", Y),
+    ("minus_sign", "−5", "-5", Y), ("minus_sign", "−5", "5", N), ("minus_sign", r"−\frac{1}{2}", "-0.5", Y),
+    ("minus_sign", "x − 1", "x-1", Y), ("minus_sign", "x − 1", "x+1", N), ("minus_sign", "(−1, 2)", "(-1, 2)", Y),
+    ("repeating", r"0.\overline{3}", r"\frac13", Y), ("repeating", r"0.1\overline{6}", r"\frac16", Y),
+    ("repeating", r"0.\overline{3}", "0.3", N), ("repeating", r"0.\overline{6}", r"\frac13", N),
+    ("repeating", r"1.\overline{09}", r"\frac{12}{11}", Y), ("repeating", r"0.\overline{142857}", r"\frac{1}{7}", Y),
+    ("membership", r"x \in [2,5)", "[2,5)", Y), ("membership", r"x \in [2,5)", "[2,5]", N),
+    ("membership", r"x \in \{1, 2\}", r"\{2, 1\}", Y), ("membership", r"x \in (2,5)", "[2,5)", N),
+    ("membership", r"x \in (-\infty, 3]", r"x \leq 3", Y),
+    ("chains", "x = 5+5+1 = 11", "11", Y), ("chains", r"x = \frac13 \approx 0.33", r"\frac13", Y),
+    ("chains", "x = 5+5+1 = 11", "12", N), ("chains", r"x \approx 0.33", r"\frac13", N),
+    ("chains", "z = 3+3 = 2", "z = 1 + 1 = 2", Y),
+]
+
 RESPONSE_CASES: list[tuple[str, str, str, bool]] = [
     ("extraction", r"First \boxed{1} ... wait, that is wrong. The answer is \boxed{2}.", "2", Y),
     ("extraction", r"First \boxed{1} ... wait, that is wrong. The answer is \boxed{2}.", "1", N),
@@ -165,6 +220,28 @@ RESPONSE_CASES: list[tuple[str, str, str, bool]] = [
     ("extraction", r"\boxed{5} is wrong, so the final answer is 6", "5", N),
     ("extraction", "x" * 5000 + r" \boxed{9}", "9", Y),
     ("extraction", r"\boxed{3", "3", Y),  # unbalanced box: falls back to the last number
+    # forms from issue 9
+    ("final_answer", "**Step 1:** we get **12**.\n**Step 2:** so **9**.\nFinal Answer: **7**", "7", Y),
+    ("final_answer", "**Step 1:** we get **12**.\n**Step 2:** so **9**.\nFinal Answer: **7**", "12", N),
+    ("final_answer", "Final Answer: The largest $n$ is 34.", "34", Y),
+    ("final_answer", "Final Answer: The largest $n$ is 34.", "35", N),
+    ("final_answer", "**Answer: 5**", "5", Y), ("final_answer", "**Final Answer**: 5", "5", Y),
+    ("final_answer", "**Answer: 5**", "6", N),
+    ("final_answer", "The final answer is:\n\n\\[ x = 5 \\]", "5", Y),
+    ("final_answer", "The final answer is given below:\n\\[ 5 \\]", "5", Y),
+    ("final_answer", "The final answer is given below:\n\\[ 5 \\]", "4", N),
+    ("final_answer", r"We box steps: \boxed{200}, \boxed{255}. Final Answer: The final answer is $10,455$.", "10455", Y),
+    ("final_answer", r"We box steps: \boxed{200}, \boxed{255}. Final Answer: The final answer is $10,455$.", "255", N),
+    ("several_boxes", r"\boxed{(2,2)} and \boxed{(6,2)}", "(2,2), (6,2)", Y),
+    ("several_boxes", r"$$\boxed{k = 45} \quad \text{and} \quad \boxed{n = 2}$$", "k = 45, n = 2", Y),
+    ("several_boxes", r"\boxed{(2,2)} or \boxed{(6,2)}", "(2,2), (6,2)", N),
+    ("several_boxes", r"\boxed{(2,2)} and \boxed{(6,2)}", "(2,2)", N),
+    ("several_boxes", r"\boxed{1} or \boxed{2}", "2", N),
+    ("last_number", r"so $x = \frac{1+\sqrt{5}}{2}$", "2", N),
+    ("last_number", r"so $x = \frac{1+\sqrt{5}}{2}$", r"\frac{1+\sqrt5}{2}", Y),
+    ("last_number", "The value is 1,000.99 m².", "1000.99", Y), ("last_number", "It is definitely not 5.", "5", N),
+    ("last_number", "Therefore $x \\geq 5$ is the solution.", "x \\geq 5", Y),
+    ("last_number", "Therefore $x \\geq 5$ is wrong.", "x \\geq 5", N),
 ]
 # fmt: on
 
@@ -201,6 +278,10 @@ def labelled() -> list[Case]:
     cases = [
         Case(category, _TEMPLATES[i % len(_TEMPLATES)].format(answer=pred), gold, expected)
         for i, (category, pred, gold, expected) in enumerate(ANSWER_CASES)
+    ]
+    cases += [
+        Case(category, _TEMPLATES[(i + 1) % len(_TEMPLATES)].format(answer=pred), gold, expected)
+        for i, (category, pred, gold, expected) in enumerate(FORM_CASES)
     ]
     cases += [Case(*c) for c in RESPONSE_CASES]
     cases += [Case(cat, resp, gold, exp, prompt) for cat, prompt, resp, gold, exp in PROMPT_CASES]

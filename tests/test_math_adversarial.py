@@ -165,7 +165,7 @@ HONEST = [
 
 @pytest.mark.parametrize("response,gold", HONEST, ids=[f"{r[:30]}|{g[:20]}" for r, g in HONEST])
 def test_honest_answer_stays_right(response, gold):
-    result = grade(response, gold)
+    result = grade(response, gold, budget_s=10)  # correctness here, speed in bench/
     assert result.correct, result
 
 

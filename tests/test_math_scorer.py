@@ -53,27 +53,32 @@ def test_large_batch_one_result_each(engine):
 def test_an_expired_or_cancelled_call_stops_grading_in_the_fast_path():
     from rewards.engine import Budget
 
-    samples = [math(i, rf"The answer is \boxed{{{i}}}. " + "x" * 2000, str(i)) for i in range(20000)]
+    # Plain numbers: all graded in the caller's thread (the fast path), 3 KB each.
+    samples = [
+        math(i, "Some working. " * 200 + rf"The answer is \boxed{{{i}}}.", str(i)) for i in range(5000)
+    ]
     with MathScorer(processes=1) as scorer:
+        full = time.perf_counter()
+        assert all(r.status is Status.OK for r in scorer.score(samples))
+        full = time.perf_counter() - full
+        assert full > 0.3  # enough work that stopping early is visible
+
         cancelled = Budget()
         cancelled.cancel()
         start = time.perf_counter()
         results = scorer.score(samples, budget=cancelled)
-        assert time.perf_counter() - start < 1.0
+        assert time.perf_counter() - start < full / 4
         assert len(results) == len(samples)
         assert all(r.status is Status.TIMEOUT and "cancelled" in r.message for r in results)
 
-        full = time.perf_counter()
-        scorer.score(samples[:2000])
-        per_item = (time.perf_counter() - full) / 2000
         start = time.perf_counter()
         results = scorer.score(samples, budget=Budget(deadline_s=0.05))
         elapsed = time.perf_counter() - start
         graded = sum(r.status is Status.OK for r in results)
         assert [r.id for r in results] == [s.id for s in samples]
-        assert 0 < graded < len(samples)
+        assert graded < len(samples)
         assert all(r.status is Status.TIMEOUT for r in results[graded:])
-        assert elapsed < 0.05 + 200 * per_item + 0.5  # stopped within a few items of the deadline
+        assert elapsed < 0.05 + full / 2  # stopped near the deadline, not after the batch
 
 
 def test_over_long_and_hedged_answers_through_the_engine(engine):

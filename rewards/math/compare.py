@@ -292,6 +292,11 @@ def _unknowns(expr: sympy.Basic) -> set[sympy.Basic]:
 def _relation_set(expr: sympy.Basic) -> sympy.Set | None:
     """``x >= 2`` → [2, oo) and ``1 <= x < 3`` → [1, 3) without sympy's solver (which
     simplifies and takes tens of milliseconds); None for anything less plain."""
+    if isinstance(expr, sympy.Or):
+        parts = [_relation_set(arg) for arg in expr.args]
+        if any(p is None for p in parts) or len(expr.free_symbols) != 1:
+            return None
+        return sympy.Union(*parts)
     if isinstance(expr, sympy.And):
         if len(expr.free_symbols) != 1 or len(_unknowns(expr)) != 1:  # 1 < x, y < 2: no interval
             return None

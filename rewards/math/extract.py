@@ -77,22 +77,21 @@ _CLAUSE = re.compile(r"[,;]|\b(?:which|that|but|so|thus|therefore|hence|then)\b"
 _PROSE_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
-def matching_braces(text: str) -> dict[int, int]:
-    """Index of every ``{`` that closes → index of its ``}``, in one pass. ``\\{`` and
-    ``\\}`` do not count. Unclosed braces are absent."""
+_BRACE_TOKEN = re.compile(r"\\.|[{}]", re.DOTALL)
+
+
+def matching_braces(text: str, start: int = 0) -> dict[int, int]:
+    """Index of every ``{`` (at or after ``start``) that closes → index of its ``}``, in
+    one pass that jumps from brace to brace. ``\\{`` and ``\\}`` do not count. Unclosed
+    braces are absent."""
     closes: dict[int, int] = {}
     stack: list[int] = []
-    i, n = 0, len(text)
-    while i < n:
-        char = text[i]
-        if char == "\\":
-            i += 2
-            continue
-        if char == "{":
-            stack.append(i)
-        elif char == "}" and stack:
-            closes[stack.pop()] = i
-        i += 1
+    for match in _BRACE_TOKEN.finditer(text, start):
+        token = match.group()
+        if token == "{":
+            stack.append(match.start())
+        elif token == "}" and stack:
+            closes[stack.pop()] = match.start()
     return closes
 
 
@@ -145,7 +144,7 @@ def find_boxes(response: str) -> list[tuple[int, int, str]]:
             i += 1
         if i < len(response) and response[i] == "{":
             if closes is None:
-                closes = matching_braces(response)
+                closes = matching_braces(response, match.start())
             close = closes.get(i)
             if close is not None and response[i + 1 : close].strip():
                 boxes.append((match.start(), close + 1, response[i + 1 : close].strip()))
@@ -163,8 +162,8 @@ def _gap(text: str) -> str:
     return " ".join(text.split()).strip(" .")
 
 
-def _boxed(response: str) -> Extraction | None:
-    boxes = find_boxes(response)
+def _boxed(response: str, boxes: list[tuple[int, int, str]] | None = None) -> Extraction | None:
+    boxes = find_boxes(response) if boxes is None else boxes
     if not boxes:
         # A response cut off inside its last box, "\boxed{3": a plain number still counts.
         cut = _UNCLOSED_BOX.search(response[-200:])
@@ -394,7 +393,10 @@ def extract_answer(response: str, limit: int = MAX_ANSWER) -> Extraction | None:
             found = _answer_phrase(response[final[0].start() :])
             if found is not None and found.text:
                 return _limited(found, limit)
-    for find in _RULES:
+    found = _boxed(response, boxes)
+    if found is not None and found.text:
+        return _limited(found, limit)
+    for find in _RULES[1:]:
         found = find(response)
         if found is not None and found.text:
             return _limited(found, limit)

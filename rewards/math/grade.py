@@ -14,7 +14,7 @@ from rewards.math.compare import compare_numbers, decide
 from rewards.math.extract import MAX_ANSWER, extract_answer, restates_question
 from rewards.math.normalize import normalize
 from rewards.math.numbers import parse_number
-from rewards.math.parse import Unparsed, parse_value
+from rewards.math.parse import parse_value
 from rewards.schema import JSON, Status
 
 
@@ -140,11 +140,10 @@ def grade_unbounded(response: str, answer: str, prompt: str | None = None) -> Ma
     if isinstance(first, MathGrade):
         return first
     grade, gold, pred = first
-    gold_value = parse_value(gold)
-    if isinstance(gold_value, Unparsed) and gold_value.reason.startswith("empty"):
+    if not gold.strip():
         grade.status = Status.INVALID_INPUT
         grade.message = "reference.answer: the gold answer is empty"
         return grade
-    if gold == pred:
+    if gold == pred:  # before parsing: a tower a^{b^{c^d}} would not finish
         return _finish(grade, "identical")
-    return _finish(grade, decide(gold_value, parse_value(pred)))
+    return _finish(grade, decide(parse_value(gold), parse_value(pred)))

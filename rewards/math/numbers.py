@@ -29,6 +29,7 @@ _FRACTION = re.compile(
     r"(?P<n3>\d+)\s*/\s*(?P<d3>\d+))"
 )
 _BASE = re.compile(r"(?P<digits>[0-9A-Za-z]+)_\{?(?P<base>\d{1,2})\}?")
+_REPEATING = re.compile(_SIGN + r"(?P<int>\d*)\.(?P<fixed>\d*)\\overline\s*\{(?P<period>\d+)\}")
 _POWER_OF_TEN = re.compile(_SIGN + r"10\s*\^\s*\{?\s*(?P<e>[-+]?\d+)\s*\}?")
 
 
@@ -88,6 +89,16 @@ def _based(match: re.Match[str]) -> Number | None:
         return None
 
 
+def _repeating(match: re.Match[str]) -> Number | None:
+    """``0.1\\overline{6}`` = 1/6: the fixed digits, then the period repeated forever."""
+    whole, fixed, period = match.group("int") or "0", match.group("fixed"), match.group("period")
+    if len(whole) + len(fixed) + len(period) > _MAX_DIGITS:
+        return None
+    value = int(whole) + Fraction(int(fixed or "0"), 10 ** len(fixed))
+    value += Fraction(int(period), (10 ** len(period) - 1) * 10 ** len(fixed))
+    return Number(-value if match.group("sign") == "-" else value)
+
+
 def _power_of_ten(match: re.Match[str]) -> Number | None:
     exponent = int(match.group("e"))
     if abs(exponent) > _MAX_EXPONENT:
@@ -100,6 +111,7 @@ _PARSERS = (
     (_SCIENTIFIC, _decimal),
     (_FRACTION, _fraction),
     (_BASE, _based),
+    (_REPEATING, _repeating),
     (_POWER_OF_TEN, _power_of_ten),
 )
 

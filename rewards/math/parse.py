@@ -205,6 +205,34 @@ _MEMBER = re.compile(r"[A-Za-z]\s*\\in\s*(.+)")
 _SET_OPERATOR = re.compile(r"\\(cup|cap|setminus|backslash)\b")
 
 
+_JOINER = re.compile(r"\s+(or|and)\s+|\s*(\\lor|\\land|\\vee|\\wedge)\s*")
+_RELATION = re.compile(r"<|>|\\leq|\\geq")
+
+
+def _joined_relations(text: str) -> Value | None:
+    """``x < -1 or x > 2`` / ``x \\geq 2 and x < 5``: inequalities joined by one word are
+    one condition (a union or an intersection), not a list of two answers."""
+    pieces = _JOINER.split(text)
+    if len(pieces) < 4:
+        return None
+    parts, joiners = (
+        pieces[::3],
+        {(a or b).strip("\\") for a, b in zip(pieces[1::3], pieces[2::3], strict=False)},
+    )
+    if len(joiners) != 1 or not all(
+        _RELATION.search(p) and "=" not in p.replace("\\leq", "").replace("\\geq", "") for p in parts
+    ):
+        return None
+    values = [parse_value(p) for p in parts]
+    if not all(isinstance(v, Sym) and isinstance(v.expr, sympy.Rel | sympy.And) for v in values):
+        return None
+    exprs = [v.expr for v in values]  # type: ignore[union-attr]
+    if len(set().union(*(e.free_symbols for e in exprs))) != 1:
+        return None
+    joined = sympy.Or(*exprs) if joiners <= {"or", "lor", "vee"} else sympy.And(*exprs)
+    return Sym(joined)
+
+
 def _set_operand(text: str) -> sympy.Set | None:
     value = parse_value(text.strip())
     if isinstance(value, Items) and value.brackets == "{}":
@@ -309,6 +337,9 @@ Number(value=Fraction(2, 1), significant=None, places=None)), ordered=True, brac
             return inner
         if isinstance(inner, Sym) and isinstance(inner.expr, sympy.Set):
             return inner
+    relations = _joined_relations(text)
+    if relations is not None:
+        return relations
     if _SET_OPERATOR.search(text):
         combined = _set_expression(text)
         if combined is not None:
