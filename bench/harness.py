@@ -130,7 +130,12 @@ class LocalServer:
             ready.set()  # it exited
 
         threading.Thread(target=read, daemon=True).start()
-        if not ready.wait(start_timeout_s) or self.port is None:
+        try:
+            started = ready.wait(start_timeout_s) and self.port is not None
+        except BaseException:  # interrupted while waiting: never leave it running
+            self.kill()
+            raise
+        if not started:
             self.stop()
             raise RuntimeError("a server did not start:\n" + "".join(self.lines[-20:]))
 
