@@ -42,7 +42,7 @@ def unbatched(scorer, sample):
     ids = scorer.encode(sample).ids
     model = scorer.replicas[0].model
     with torch.inference_mode():
-        return model(input_ids=torch.tensor([ids])).logits[0, 0].item()
+        return model(input_ids=torch.tensor([ids], device=model.device)).logits[0, 0].item()
 
 
 @pytest.mark.parametrize("padding_side", ["right", "left"])
