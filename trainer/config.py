@@ -46,6 +46,27 @@ class TrainConfig:
     top_p: float = 1.0
     stop: list[str] = field(default_factory=list, metadata=_h("stop strings"))
     gen_batch_size: int = field(default=64, metadata=_h("sequences per generate call"))
+    curriculum_steps: list[int] = field(
+        default_factory=list, metadata=_h("curriculum: the step each next level starts at, at the latest")
+    )
+    curriculum_threshold: float = field(
+        default=0.0, metadata=_h("curriculum: next level once running accuracy reaches this (0: off)")
+    )
+    curriculum_window: int = field(default=2, metadata=_h("curriculum: steps in the running accuracy"))
+    hard_from_step: int = field(default=0, metadata=_h("uniform_then_hard: the step hard-only starts"))
+    hard_level: int | None = field(
+        default=None, metadata=_h("uniform_then_hard: lowest hard difficulty; default the top level")
+    )
+    priority_floor: float = field(default=0.05, metadata=_h("prioritized: least weight of a problem"))
+    priority_ema: float = field(default=0.5, metadata=_h("prioritized: weight of a step in s_i"))
+    retire_after: int = field(
+        default=0, metadata=_h("prioritized: retire a problem solved in all its last N groups (0: never)")
+    )
+    tag_weights: list[str] = field(default_factory=list, metadata=_h("mixture: TAG=WEIGHT per domain"))
+    dynamic_sampling: bool = field(
+        default=False, metadata=_h("DAPO: drop groups whose rewards are all equal, refill the batch")
+    )
+    dynamic_max_rounds: int = field(default=3, metadata=_h("dynamic sampling: refill rounds per step"))
     # loss and optimisation
     loss: str = field(default="kimi", metadata=_h("kimi | grpo | drgrpo | dapo"))
     baseline: str | None = field(

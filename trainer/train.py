@@ -62,7 +62,7 @@ from trainer.losses import LOSSES, group_advantages
 from trainer.policy import HFGenerator, Rollout, load_policy, pack, render_prompt, token_logprobs
 from trainer.problems import read_problems
 from trainer.reward_channel import RewardChannel, local_server
-from trainer.samplers import StepStats, make_sampler
+from trainer.samplers import StepStats, make_sampler, refill_informative
 from trainer.settings import parse
 
 NO_SIGNAL = {Status.INTERNAL_ERROR, Status.INVALID_INPUT}
@@ -150,7 +150,11 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
     optimizer = new_optimizer()
-    sampler = make_sampler(cfg.sampler, problems, cfg.prompts_per_step, cfg.seed)
+    sampler = make_sampler(cfg.sampler, problems, cfg.prompts_per_step, cfg.seed, cfg)
+    if cfg.dynamic_sampling and world > 1:
+        raise ValueError(
+            "--dynamic-sampling runs on one rank (ranks would refill different numbers of groups)"
+        )
     generator = HFGenerator(
         model, tokenizer, cfg.max_new_tokens, cfg.temperature, cfg.top_p, tuple(cfg.stop), cfg.gen_batch_size
     )
@@ -183,26 +187,44 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             # ---- 1. rollout (and 2. score, overlapped): whole groups to the server as they finish
             chosen = sampler.next_batch(step, stats)
             mine = chosen[rank::world]
-            per_call = max(1, cfg.gen_batch_size // cfg.samples_per_prompt)
-            groups: list[list[Rollout]] = []
-            pending = []
-            for start in range(0, len(mine), per_call):
-                chunk = mine[start : start + per_call]
-                prompts = [
-                    prompt_ids.setdefault(i, render_prompt(tokenizer, problems[i].prompt)) for i in chunk
-                ]
-                chunk_groups = generator.generate(prompts, cfg.samples_per_prompt)
-                requests = [
-                    problems[i].sample(f"{name}-{j}", r.text, name, len(r.response_ids))
-                    for g, (i, group) in enumerate(zip(chunk, chunk_groups, strict=True))
-                    for name in [f"{run_id}-s{step}-r{rank}-{start + g}"]
-                    for j, r in enumerate(group)
-                ]
-                pending.append(channel.submit(requests, step=step))
-                groups.extend(chunk_groups)
+
+            def roll_out(mine: list[int], prefix: str, step: int = step) -> tuple[list[list[Rollout]], list]:
+                per_call = max(1, cfg.gen_batch_size // cfg.samples_per_prompt)
+                groups: list[list[Rollout]] = []
+                pending = []
+                for start in range(0, len(mine), per_call):
+                    chunk = mine[start : start + per_call]
+                    prompts = [
+                        prompt_ids.setdefault(i, render_prompt(tokenizer, problems[i].prompt)) for i in chunk
+                    ]
+                    chunk_groups = generator.generate(prompts, cfg.samples_per_prompt)
+                    requests = [
+                        problems[i].sample(f"{name}-{j}", r.text, name, len(r.response_ids))
+                        for g, (i, group) in enumerate(zip(chunk, chunk_groups, strict=True))
+                        for name in [f"{prefix}-{start + g}"]
+                        for j, r in enumerate(group)
+                    ]
+                    pending.append(channel.submit(requests, step=step))
+                    groups.extend(chunk_groups)
+                return groups, pending
+
+            groups, pending = roll_out(mine, f"{run_id}-s{step}-r{rank}")
             t_gen = time.perf_counter() - t0
             batches, reward_wait = channel.wait(pending)
             results: list[Result] = [r for batch in batches for r in batch]
+            seen = (mine, results)  # every scored group, for the sampler's statistics
+            if cfg.dynamic_sampling:  # DAPO: a group whose rewards are all equal has no gradient
+
+                def score_more(
+                    more: list[int], round_: int, step: int = step
+                ) -> tuple[list[list[Rollout]], list[Result]]:
+                    more_groups, more_pending = roll_out(more, f"{run_id}-s{step}-r{rank}-d{round_}", step)
+                    return more_groups, [r for batch in channel.wait(more_pending)[0] for r in batch]
+
+                refill = refill_informative(
+                    sampler, step, mine, groups, results, cfg.dynamic_max_rounds, score_more, NO_SIGNAL
+                )
+                mine, groups, results, seen = refill.mine, refill.groups, refill.results, refill.seen
             rollouts = [r for group in groups for r in group]
             group_ids = [g for g, group in enumerate(groups) for _ in group]
             t_score = time.perf_counter() - t0 - t_gen
@@ -238,9 +260,11 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             t_update = time.perf_counter() - t1
 
             # ---- 5. log, evaluate, checkpoint
-            stats = _step_stats(chosen, mine, results, group_ids, world)
+            seen_ids = [g for g in range(len(seen[0])) for _ in range(cfg.samples_per_prompt)]
+            stats = _step_stats(chosen, seen[0], seen[1], seen_ids, world)
             row = _step_metrics(step, results, rollouts, keep, failed, update, world)
             row.update(
+                **({"dynamic_dropped_groups": refill.dropped} if cfg.dynamic_sampling else {}),
                 train_samples=len(train_idx),
                 gen_s=round(t_gen, 3),
                 score_s=round(t_score, 3),
