@@ -9,7 +9,6 @@ past ~20 concurrent calls).
 from __future__ import annotations
 
 import contextlib
-import json
 import select
 import socket
 import struct
@@ -134,7 +133,7 @@ class Box:
         """Send one request and wait for its reply; BoxError when the box is unusable,
         :class:`Abandoned` as soon as ``abandon()`` turns true while waiting. A reply
         longer than ``max_reply`` bytes is refused before it is buffered."""
-        body = json.dumps(message, separators=(",", ":")).encode()
+        body = wire.COMPACT.encode(message).encode()
         try:
             self._socket.sendall(struct.pack(">I", len(body)) + body)
             return self._read_reply(time.monotonic() + timeout_s, abandon, max_reply)
@@ -151,7 +150,7 @@ class Box:
                 raise BoxError(f"container {self.id[:12]} sent an oversized reply: {error}") from None
             if body is not None:
                 try:
-                    reply = json.loads(body)
+                    reply = wire.parse(body)
                 except (ValueError, RecursionError) as error:
                     raise BoxError(f"container {self.id[:12]} sent a malformed reply: {error}") from None
                 if not isinstance(reply, dict):

@@ -32,7 +32,7 @@ import base64
 import contextlib
 import ctypes
 import fcntl
-import json
+import gc
 import os
 import resource
 import select
@@ -102,7 +102,7 @@ def _default_signals(python):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
-def _limits(limits, python=False):
+def _limits(limits, python=False, signals=True):
     """The child's hard limits (and default signals), set between fork and run/exec."""
     cpu = max(1, int(limits.get("cpu_s", 5) + 0.999))
     memory = limits.get("memory_bytes")
@@ -122,7 +122,8 @@ def _limits(limits, python=False):
 
     def apply():
         os.setsid()
-        _default_signals(python)
+        if signals:
+            _default_signals(python)
         for which, soft, hard in table:
             resource.setrlimit(which, (soft, hard))
 
@@ -224,15 +225,16 @@ class Template:
                 self.broken = "the process template is gone"
             except OSError as error:
                 self.broken = f"the process template failed: {error or type(error).__name__}"
-        # The template died (then the child is ours now) or is stuck: collect it ourselves.
+        # The template died (then the child is ours, once the kernel has reparented it)
+        # or is stuck (then nobody can collect it): try ourselves until the timeout.
         deadline = time.monotonic() + timeout
         while True:
             try:
                 done, status, usage = os.wait4(pid, os.WNOHANG)
+                if done:
+                    return status, usage
             except ChildProcessError:
-                return None
-            if done:
-                return status, usage
+                pass
             if time.monotonic() >= deadline:
                 return None
             time.sleep(0.001)
@@ -254,6 +256,13 @@ class Template:
 
 def _template_main(peer):
     try:
+        # A child starts with the template's signal dispositions: give it python3's own
+        # once here. (Signals can kill the template; so can SIGKILL: either way the box
+        # is replaced and the program that did it charged.)
+        _default_signals(python=True)
+        # Objects that exist now are never collected in a child, so its collector does
+        # not touch (and copy) every page it shares with the template.
+        gc.freeze()
         null = os.open("/dev/null", os.O_RDWR)
         os.dup2(null, 0)  # the host channel is the supervisor's alone
         os.dup2(null, 1)
@@ -294,11 +303,11 @@ def _child(fds):
         for number, fd in enumerate(high):
             os.dup2(fd, number)
         os.closerange(len(high), 1 << 16)
-        job = json.loads(wire.read_raw(3, 1 << 20))
+        job = wire.parse(wire.read_raw(3, 1 << 20))
         os.chdir(job["cwd"])
         os.environ.clear()
         os.environ.update(ENV)
-        _limits(job["limits"], python=True)()
+        _limits(job["limits"], python=True, signals=False)()
         if job["mode"] == "call":
             code = harness.serve(job["path"], job["entry"], 3, 4, job["nonce"])
         else:
@@ -727,7 +736,7 @@ class Supervisor:
         # A fresh nonce per call: a reply written ahead of time (before the question was
         # known) cannot be taken for the answer.
         nonce = os.urandom(wire.NONCE_BYTES // 2).hex()
-        body = json.dumps({"args": request["args"], "nonce": nonce}, separators=(",", ":"))
+        body = wire.COMPACT.encode({"args": request["args"], "nonce": nonce})
         wall_s = request.get("wall_s", h["limits"].get("wall_s", 5))
         return self._reply(nonce, wall_s, wire.frame(body.encode()))
 

@@ -37,6 +37,10 @@ MAX_COLLISIONS = 64  # distinct elements of one set/dict/list sharing one hash
 VALUE_BYTES = 4 << 20  # default cap on one encoded call result (the host may set another)
 _BIG_INT_BITS = 12_000  # beyond ~3600 digits ints travel as hex (int↔str is quadratic)
 _HEADER = struct.Struct(">I")
+# Built once: json.dumps/json.loads with options build a new encoder on every call.
+COMPACT = json.JSONEncoder(separators=(",", ":"))
+_STRICT = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+_DECODER = json.JSONDecoder()
 NONCE_BYTES = 16  # hex characters of a call's nonce
 
 # Kinds of a harness reply (the byte after the nonce).
@@ -55,7 +59,7 @@ class TooLarge(ProtocolError):
 
 
 def write_frame(fd: int, message: dict[str, Any]) -> None:
-    write_raw(fd, json.dumps(message, separators=(",", ":")).encode())
+    write_raw(fd, COMPACT.encode(message).encode())
 
 
 def write_raw(fd: int, body: bytes) -> None:
@@ -90,12 +94,17 @@ def read_raw(fd: int, limit: int = MAX_FRAME) -> bytes:
 
 def read_frame(fd: int) -> dict[str, Any]:
     try:
-        message = json.loads(read_raw(fd))
+        message = parse(read_raw(fd))
     except (ValueError, RecursionError) as error:
         raise ProtocolError(f"malformed frame: {type(error).__name__}") from None
     if not isinstance(message, dict):
         raise ProtocolError("a frame must hold an object")
     return message
+
+
+def parse(body: bytes) -> Any:
+    """UTF-8 JSON → value (ValueError when malformed, RecursionError when too deep)."""
+    return _DECODER.decode(body.decode("utf-8"))
 
 
 def take_frame(buffer: bytearray, limit: int) -> bytes | None:
@@ -159,7 +168,7 @@ def encode(value: Any, depth: int = 0) -> Any:
 
 def dumps(value: Any) -> bytes:
     """A value as the payload of a reply (TypeError/ValueError when it cannot cross)."""
-    return json.dumps(encode(value), separators=(",", ":"), allow_nan=False).encode()
+    return _STRICT.encode(encode(value)).encode()
 
 
 def loads(payload: bytes, limit: int) -> Any:
@@ -172,7 +181,7 @@ def loads(payload: bytes, limit: int) -> Any:
     if containers > MAX_CONTAINERS:
         raise TooLarge(f"the returned value holds over {MAX_CONTAINERS} lists or objects")
     try:
-        data = json.loads(payload)
+        data = parse(payload)
     except RecursionError:
         raise ProtocolError("value nested too deeply") from None
     except ValueError as error:
