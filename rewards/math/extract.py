@@ -52,7 +52,7 @@ _BOLD = re.compile(r"\*\*([^*\n]{1,80})\*\*")
 # A number standing alone: no letter, digit, backslash, brace, ^ or _ touching it.
 # Atomic, so "1,000.99m" never backs off to "1"; a unit may touch it ("1,000.99m²").
 _NUMBER = re.compile(
-    r"(?<![\w.,\\^_{}])-?(?>\d+(?:,\d{3})*(?:\.\d+)?(?:/\d+)?|\.\d+)(?P<unit>[A-Za-z]*²?)(?![\w^_{}]|\.\d)"
+    r"(?<![\w.,\\^_{}\-−–])[-−–]?(?>\d+(?:,\d{3})*(?:\.\d+)?(?:/\d+)?|\.\d+)(?P<unit>[A-Za-z]*²?)(?![\w^_{}]|\.\d)"
 )
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
 _FENCE = re.compile(r"^[ \t]*```", re.MULTILINE)
@@ -61,7 +61,7 @@ _HEDGE_GAP = re.compile(r"(?:,?\s*(?:or|or maybe|or possibly|or perhaps|either))
 _LIST_GAP = re.compile(r"(?:,|,?\s*and|&|;|(?:[\w()]+\s+){1,4}and)", re.IGNORECASE)
 _NEGATION = re.compile(
     r"\b(?:not|no|never|cannot|isn't|aren't|wasn't|can't|won't|unlikely|maybe|perhaps|possibly|"
-    r"possible|either|options?|choices?|candidates?|guess)\b|n't\b",
+    r"possible|either|options?|choices?|candidates?|guess|wrong|incorrect|false|mistaken?)\b|n't\b",
     re.IGNORECASE,
 )
 _LIST_BEFORE = re.compile(r"(?:,|\bor|\band|/)\s*$", re.IGNORECASE)
