@@ -143,6 +143,31 @@ def _add_trainer_commands(commands: argparse._SubParsersAction) -> None:
     )
 
 
+def _add_recipe_commands(commands: argparse._SubParsersAction) -> None:
+    """``difficulty``, ``filter``, ``sample`` and ``sft`` (the data recipe, docs/recipe.md):
+    flags from ``trainer/recipe_config.py``; torch is imported only when one of them runs."""
+    from trainer.recipe_config import DifficultyConfig, FilterConfig, SampleConfig, SFTConfig
+    from trainer.settings import add_arguments, from_namespace
+
+    def run(module: str, cls: type):
+        def call(args: argparse.Namespace) -> int:
+            import importlib
+
+            return importlib.import_module(module).run(from_namespace(cls, args))
+
+        return call
+
+    for name, module, cls, text in (
+        ("difficulty", "trainer.difficulty", DifficultyConfig, "grade problems by a model's pass rate"),
+        ("filter", "trainer.filters", FilterConfig, "drop multiple-choice, unverifiable, guessable"),
+        ("sample", "trainer.rejection", SampleConfig, "rejection sampling: keep the verified responses"),
+        ("sft", "trainer.sft", SFTConfig, "supervised fine-tuning on response tokens (before RL)"),
+    ):
+        command = commands.add_parser(name, help=text)
+        add_arguments(command, cls)
+        command.set_defaults(run=run(module, cls))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="verirl", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"verirl {__version__}")
@@ -185,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_rm.set_defaults(run=cmd_train_rm)
 
     _add_trainer_commands(commands)
+    _add_recipe_commands(commands)
 
     from verirl import server
 
