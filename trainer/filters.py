@@ -177,9 +177,13 @@ def failing_solutions(problems: list[Problem], channel: Any) -> dict[str, str]:
 _TOKEN = re.compile(r"[a-z]+|\d+(?:\.\d+)?|[+\-*/=^<>×÷]")
 
 
+# "Put the final answer in \boxed{}.": a format instruction, not part of the question
+_FORMAT_SENTENCE = re.compile(r"[^.?!\n]*\\boxed\{\}[^.?!\n]*[.?!]?")
+
+
 def normalise_text(text: str) -> list[str]:
     """Lower-case words, numbers and operators: what two wordings of one question share."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = unicodedata.normalize("NFKC", _FORMAT_SENTENCE.sub(" ", text)).lower()
     text = text.replace("\\times", "×").replace("\\cdot", "×").replace("\\div", "÷")
     return _TOKEN.findall(text)
 

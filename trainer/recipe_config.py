@@ -44,7 +44,7 @@ class FilterConfig:
     rejects: str = field(default="", metadata=_h("dropped problems with their reasons, JSON Lines"))
     heldout: list[str] = field(default_factory=list, metadata=_h("held-out files to keep clean"))
     similarity: float = field(
-        default=0.7, metadata=_h("near-duplicate: word-bigram Jaccard at least this, same numbers")
+        default=0.6, metadata=_h("near-duplicate: word-bigram Jaccard at least this, same numbers")
     )
     model: str | None = field(default=None, metadata=_h("with a model: drop problems it guesses"))
     guesses: int = field(default=8, metadata=_h("direct answers sampled per problem (Kimi: 8)"))
