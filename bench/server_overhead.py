@@ -1,13 +1,16 @@
 """The cost of the gRPC hop: batched gRPC against the in-process engine, same work.
 
     python -m bench.server_overhead [--workers 2] [--containers 4] [--repeat 3] [--runs 1]
-                                    [--only math|code|latency]
+                                    [--only math|code|latency|conversion]
 
 1. 1,000 math samples (the labelled set, repeated) scored by an in-process engine and by
    a ``server.py`` subprocess with the same pools, in one batch each; best of
    ``--repeat`` rounds after a warm-up. Target: overhead ≤ 10%.
 2. The 164 HumanEval canonical solutions, the same way. Target: overhead ≤ 5%.
 3. Latency p50/p99 of small requests (8 math samples) at 1, 8 and 64 concurrent clients.
+4. The gRPC path's own CPU cost for 1,000 math samples without scoring: client encode,
+   server decode and validation, server encode, client decode (best of 15). It is the
+   part of the overhead this code controls, and far less noisy than 1.
 
 ``--runs N`` repeats 1 and 2 N times (fresh engine and server each time) and prints each
 run, so noise on a shared machine shows; the overhead in milliseconds is printed beside
@@ -103,13 +106,48 @@ def latency(workers: int, levels: tuple[int, ...] = (1, 8, 64), requests: int = 
         server.stop()
 
 
+def conversion(repeat: int = 15) -> float:
+    from rewards.engine import _bounded  # the engine's last step, run on every result
+    from rewards.schema import Result, Status
+    from verirl.client import _prepare, _request
+    from verirl.convert import result_from_proto, result_into, sample_from_proto
+    from verirl.v1 import reward_pb2 as pb
+
+    items = math_samples(1000)
+    details = {"extracted": "2", "gold": "2", "method": "identical"}
+
+    def once() -> None:
+        _, to_send = _prepare(items)
+        data = _request(to_send, None, None).SerializeToString()
+        request = pb.ScoreRequest.FromString(data)
+        samples = [sample_from_proto(s, str(i)) for i, s in enumerate(request.samples)]
+        results = [
+            _bounded(s, Result(s.id, 1.0, True, Status.OK, "answer '2' matches '2'", dict(details)))
+            for s in samples
+        ]
+        response = pb.ScoreResponse(request_id="x")
+        for result in results:
+            result_into(response.results.add(), result)
+        back = pb.ScoreResponse.FromString(response.SerializeToString())
+        assert len([result_from_proto(m) for m in back.results]) == len(items)
+
+    once()
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        once()
+        best = min(best, time.perf_counter() - start)
+    print(f"conversion round trip, 1,000 math samples: {1000 * best:.1f} ms", flush=True)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workers", type=int, default=2, help="math processes (math comparison)")
     parser.add_argument("--containers", type=int, default=4, help="sandbox containers (code comparison)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--runs", type=int, default=1, help="repeat the comparisons, printing each run")
-    parser.add_argument("--only", choices=("math", "code", "latency"), help="run one part")
+    parser.add_argument("--only", choices=("math", "code", "latency", "conversion"), help="run one part")
     args = parser.parse_args()
     for _ in range(args.runs):
         if args.only in (None, "math"):
@@ -118,6 +156,8 @@ def main() -> None:
             compare("164 HumanEval (code)", code_samples(), args.containers, args.repeat)
     if args.only in (None, "latency"):
         latency(args.workers)
+    if args.only in (None, "conversion"):
+        conversion()
 
 
 if __name__ == "__main__":
