@@ -233,6 +233,31 @@ def _joined_relations(text: str) -> Value | None:
     return Sym(joined)
 
 
+_MATRIX = re.compile(
+    r"[(\[]?\s*\\begin\{(?P<env>[pbvBV]?matrix|array)\}(?:\{[lcr|\s]*\})?(?P<body>.*?)"
+    r"\\end\{(?P=env)\}\s*[)\]]?",
+    re.DOTALL,
+)
+
+
+def _matrix(text: str) -> Value | None:
+    """A written-out matrix (``pmatrix``, ``bmatrix``, ``array`` inside brackets) read
+    entry by entry, without the ANTLR parser (hundreds of ms cold per matrix)."""
+    match = _MATRIX.fullmatch(text)
+    if not match or "\\begin" in match.group("body"):
+        return None
+    if (text[0] in "([") != (text[-1] in ")]"):  # a bracket on one side only
+        return None
+    rows = [r for r in re.split(r"\\\\", match.group("body")) if r.strip()]
+    entries = [[e.strip() for e in row.split("&")] for row in rows]
+    if not entries or len({len(r) for r in entries}) != 1 or not all(all(r) for r in entries):
+        return None
+    values = [[as_expr(parse_value(e)) for e in row] for row in entries]
+    if any(v is None for row in values for v in row):
+        return None
+    return Sym(sympy.Matrix(values))
+
+
 def _set_operand(text: str) -> sympy.Set | None:
     value = parse_value(text.strip())
     if isinstance(value, Items) and value.brackets == "{}":
@@ -337,6 +362,10 @@ Number(value=Fraction(2, 1), significant=None, places=None)), ordered=True, brac
             return inner
         if isinstance(inner, Sym) and isinstance(inner.expr, sympy.Set):
             return inner
+    if "\\begin" in text:
+        matrix = _matrix(text)
+        if matrix is not None:
+            return matrix
     relations = _joined_relations(text)
     if relations is not None:
         return relations
