@@ -401,6 +401,14 @@ ATTACKS = {
         ),
         {Status.RUNTIME_ERROR, Status.WRONG},
     ),
+    "partial_reply_then_exit_leaving_a_holder": (
+        asserts(
+            "import os, struct, sys, time\ndef add(a, b):\n    fd = sys._getframe(1).f_locals['replies']\n"
+            "    if os.fork() == 0:\n        time.sleep(1000)\n"
+            "    os.write(fd, struct.pack('>I', 100) + b'0123')\n    os._exit(0)"
+        ),
+        {Status.RUNTIME_ERROR},
+    ),
     "colliding_set_forged": (
         asserts(
             FORGE
@@ -505,7 +513,7 @@ def longest_run():
         if high - low > 1 << 28:
             continue
         data = ctypes.string_at(low, high - low)
-        for match in re.finditer(rb'(?:[0-9]{6,}[ ,]{1,2}){40,}[0-9]{6,}', data):
+        for match in re.finditer(rb'(?<![0-9])(?:[0-9]{6,}[ ,]{1,2}){40,}[0-9]{6,}', data):
             if len(match.group()) > len(best):
                 best = match.group()
     return [int(t) for t in re.split(rb'[ ,]+', best)] if best else []

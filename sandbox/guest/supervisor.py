@@ -359,6 +359,7 @@ class Child:
         self.stderr = os.fdopen(stderr, "rb", buffering=0)
         self.requests, self.replies = requests, replies
         self.reaped = False
+        self.outcome = None
 
     def close(self):
         for stream in (self.stdin, self.stdout, self.stderr):
@@ -775,8 +776,12 @@ class Supervisor:
                     return {"output_exceeded": True}
                 for key, _ in streams.pump(min(0.05, deadline - now), extra=extra):
                     if key.fd == exit_fd:
-                        while self._drain(h) and not _complete(h["buffer"]):
-                            if len(h["buffer"]) > h["value_bytes"] + (1 << 20):
+                        # Take what it wrote before it exited (bounded: a descendant may
+                        # still hold the channel open without writing).
+                        before = -1
+                        while len(h["buffer"]) != before and not _complete(h["buffer"]):
+                            before = len(h["buffer"])
+                            if not self._drain(h) or before > h["value_bytes"] + (1 << 20):
                                 break
                         if _complete(h["buffer"]):
                             continue  # answer what it sent before it exited
@@ -848,8 +853,10 @@ class Supervisor:
     def _collect(self, proc):
         """(status, usage) of a child that has exited or was killed; None if lost."""
         if isinstance(proc, Child):
-            proc.reaped = True
-            return self.template.reap(proc.pid, 2.0)
+            if not proc.reaped:  # the template reports each child's exit once
+                proc.reaped = True
+                proc.outcome = self.template.reap(proc.pid, 2.0)
+            return proc.outcome
         _, status, usage = os.wait4(proc.pid, 0)
         return status, usage
 
