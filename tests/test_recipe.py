@@ -222,3 +222,37 @@ def test_sft_lowers_heldout_loss_and_train_accepts_the_model(tmp_path, server, d
     )  # fmt: skip
     last = train(rl)
     assert last["accuracy"] > 0.5, last  # a random policy says "4" about once in 15
+
+
+# --------------------------------------------------------------------------- samplers in the trainer
+
+
+def test_train_with_curriculum_and_dynamic_sampling(tmp_path, server, digits_model):
+    """Every group kept by dynamic sampling has unequal rewards, so with binary rewards and a
+    mean baseline every kept sample has a nonzero advantage and is trained on."""
+    data = tmp_path / "levels.jsonl"
+    rows = [
+        {
+            "id": f"p{i}",
+            "prompt": f"say 4 ({i})",
+            "kind": "math",
+            "reference": {"answer": "4"},
+            "difficulty": 1 + i % 2,
+        }
+        for i in range(12)
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg = TrainConfig(
+        model=digits_model, data=str(data), output=str(tmp_path / "run"), server=server, steps=2,
+        prompts_per_step=4, samples_per_prompt=8, max_new_tokens=1, save_final=False, threads=1,
+        sampler="curriculum", curriculum_steps=[1], dynamic_sampling=True, dynamic_max_rounds=4, lr=1e-3,
+    )  # fmt: skip
+    train(cfg)
+    metrics = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert len(metrics) == 2 and all("dynamic_dropped_groups" in m for m in metrics)
+    assert (
+        sum(m["dynamic_dropped_groups"] for m in metrics) > 0
+    )  # a one-token policy often fails a whole group
+    for m in metrics:
+        assert m["train_samples"] == m["scored_samples"] and m["scored_samples"] % 8 == 0
+        assert 0 < m["accuracy"] < 1
