@@ -81,9 +81,11 @@ def code_samples() -> list[dict[str, JSON]]:
                     "id": f"{language}-{tag}",
                     "kind": "code",
                     "response": f"```{language}\n{program}\n```",
+                    # JVM and Node start-up alone can pass a second on a busy machine.
                     "reference": {
                         "language": language,
                         "tests": {"inputs": AB_INPUTS, "outputs": AB_OUTPUTS},
+                        "time_limit_s": 10,
                     },
                 }
             )

