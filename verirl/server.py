@@ -273,7 +273,8 @@ class RewardService:
         box: dict[str, Any] = {"request_id": request_id, "samples": 0}
 
         def stopped() -> None:
-            code = "DEADLINE_EXCEEDED" if budget.remaining() <= 0 else "CANCELLED"
+            # gRPC may cancel an expired call a moment before our clock reaches its deadline
+            code = "DEADLINE_EXCEEDED" if budget.remaining() <= 0.1 else "CANCELLED"
             event = "expired" if code == "DEADLINE_EXCEEDED" else "cancelled"
             count_call(code, box["request_id"], event, samples=box["samples"])
 
