@@ -17,11 +17,15 @@ pool takes to become ready (the image already built).
 ``--baseline-tree DIR`` compares verirl's pool with another checkout of verirl instead
 (e.g. ``git archive <commit> sandbox rewards bench verirl | tar -x -C DIR``): each runs
 in its own subprocess, alternating, ``--repeat`` times, so both see the same machine.
+With ``--cpu`` it compares CPU time per problem instead (one container, problems one at
+a time, the container's cgroup CPU plus the host process's): on a shared, loaded
+machine throughput swings several-fold between runs, CPU time much less.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import statistics
@@ -110,6 +114,38 @@ def run_docker_run(items: list[dict], workers: int) -> dict:
     return _summary(results, elapsed)
 
 
+def cpu_per_problem(items: list[dict]) -> dict:
+    """CPU seconds per problem: the box's cgroup and this process, problems one at a time."""
+    import glob
+    import resource
+
+    from rewards.code import CodeScorer
+    from rewards.schema import decode_sample
+
+    def box_cpu(container_id: str) -> float:
+        for pattern in (f"/sys/fs/cgroup/cpuacct/**/{container_id}*/cpuacct.usage",):
+            for path in glob.glob(pattern, recursive=True):
+                return int(open(path).read()) / 1e9
+        for path in glob.glob(f"/sys/fs/cgroup/**/*{container_id}*/cpu.stat", recursive=True):  # v2
+            return int(open(path).read().split()[1]) / 1e6
+        raise RuntimeError("the container's cgroup CPU counter was not found")
+
+    samples = [decode_sample(sample(p, p["canonical_solution"])) for p in items]
+    with CodeScorer(containers=1) as scorer:
+        scorer.score(samples[:10])
+        with scorer.pool().box() as box:
+            container_id = box.id
+        before, host = box_cpu(container_id), resource.getrusage(resource.RUSAGE_SELF)
+        results = [scorer.score([s])[0] for s in samples]
+        after, host_after = box_cpu(container_id), resource.getrusage(resource.RUSAGE_SELF)
+    host_s = host_after.ru_utime + host_after.ru_stime - host.ru_utime - host.ru_stime
+    return {
+        "container_ms": 1000 * (after - before) / len(samples),
+        "host_ms": 1000 * host_s / len(samples),
+        "passed": sum(r.correct for r in results),
+    }
+
+
 _ONE_RUN = (
     "import json, sys\n"
     "from bench.humaneval import problems\n"
@@ -118,11 +154,20 @@ _ONE_RUN = (
 )
 
 
-def run_tree(tree: str, containers: int) -> dict:
-    """``run_verirl`` of the verirl checkout in ``tree``, in a subprocess."""
+def _cpu_run() -> str:
+    # The measuring code travels as source: an older checkout's bench lacks it.
+    return (
+        "import json\nfrom bench.humaneval import problems, sample\n"
+        + inspect.getsource(cpu_per_problem)
+        + "\nprint(json.dumps(cpu_per_problem(problems())))\n"
+    )
+
+
+def run_tree(tree: str, containers: int, mode: str = "rate") -> dict:
+    """``run_verirl`` (or ``cpu_per_problem``) of the checkout in ``tree``, in a subprocess."""
     env = {**os.environ, "PYTHONPATH": tree}
     out = subprocess.run(
-        [sys.executable, "-c", _ONE_RUN, str(containers)],
+        [sys.executable, "-c", _cpu_run() if mode == "cpu" else _ONE_RUN, str(containers)],
         cwd=tree,
         env=env,
         check=True,
@@ -130,6 +175,23 @@ def run_tree(tree: str, containers: int) -> dict:
         text=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def compare_cpu(baseline: str, repeat: int) -> None:
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    totals: dict[str, list[float]] = {"baseline": [], "this tree": []}
+    for _ in range(repeat):
+        for name, tree in (("baseline", baseline), ("this tree", here)):
+            result = run_tree(tree, 1, "cpu")
+            assert result["passed"] == 164, result
+            totals[name].append(result["container_ms"] + result["host_ms"])
+            print(
+                f"{name:10} container {result['container_ms']:.2f} ms + host {result['host_ms']:.2f} ms "
+                "CPU per problem",
+                flush=True,
+            )
+    ratio = statistics.median(totals["this tree"]) / statistics.median(totals["baseline"])
+    print(f"this tree / baseline, CPU per problem: {ratio:.2f}x ({repeat} alternating runs each)")
 
 
 def compare_trees(baseline: str, containers: int, repeat: int) -> None:
@@ -156,7 +218,11 @@ def main() -> None:
     parser.add_argument("--docker-run-sample", type=int, default=40)
     parser.add_argument("--baseline-tree", help="another verirl checkout to compare the pool with")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--cpu", action="store_true", help="with --baseline-tree: CPU time per problem")
     args = parser.parse_args()
+    if args.baseline_tree and args.cpu:
+        compare_cpu(args.baseline_tree, args.repeat)
+        return
     if args.baseline_tree:
         compare_trees(args.baseline_tree, args.containers, args.repeat)
         return
