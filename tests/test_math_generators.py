@@ -32,7 +32,7 @@ def verdict(response: str, gold: str) -> MathGrade:
 
 
 SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
 )
 
 # --------------------------------------------------------------------------- notations

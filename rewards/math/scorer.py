@@ -69,7 +69,7 @@ class MathScorer:
     def __init__(self, processes: int, budget_s: float = DEFAULT_BUDGET_S) -> None:
         self.budget_s = budget_s
         self.pool = WorkerPool(
-            "rewards.math.grade:grade_unbounded", processes, preload=["latex2sympy2_extended"]
+            "rewards.math.warm:grade_unbounded", processes, preload=["latex2sympy2_extended"]
         )
 
     def grade_items(
