@@ -9,6 +9,7 @@ import sys
 import pytest
 from conftest import ROOT, ServerProcess
 
+from trainer.arithmetic import main as make_arithmetic
 from trainer.filters import (
     HeldoutIndex,
     filter_problems,
@@ -17,7 +18,7 @@ from trainer.filters import (
     true_false,
     unverifiable_golds,
 )
-from trainer.problems import Problem
+from trainer.problems import Problem, read_problems
 from trainer.recipe_config import FilterConfig
 from trainer.reward_channel import RewardChannel
 
@@ -259,3 +260,14 @@ def test_heldout_ops_differ_so_questions_differ():
     assert index.match(math("What is 3 - 5?")) is None
     # an answer-format instruction is not part of the question
     assert "same text" in index.match(math("What is 3 + 5? Put the final answer in \\boxed{}."))
+
+
+def test_the_arithmetic_generator_set_passes_untouched(tmp_path):
+    """Hundreds of clean questions, many worded as stories (names, "how many … are left"):
+    no rule may fire on them, and the generator's held-out split shares no question."""
+    make_arithmetic(["--n", "300", "--heldout", "60", "--levels", "1,2,3,4,5,6", "--out", str(tmp_path)])
+    problems = read_problems(tmp_path / "train.jsonl")
+    cfg = FilterConfig(heldout=[str(tmp_path / "heldout.jsonl")])
+    kept, reasons, counts = filter_problems(problems, cfg)
+    assert len(kept) == 300 and reasons == {}, list(reasons.values())[:3]
+    assert counts["heldout_duplicate"] == 0
