@@ -121,18 +121,23 @@ class SandboxPool:
         box = self._take(timeout_s)
         healthy = False
         try:
-            yield box
+            try:
+                yield box
+            except BoxError as error:
+                log.warning("recycling container %s: %s", box.id[:12], error)
+                raise
             box.uses += 1
             if box.broken:  # damaged by its submission: never reset, always replaced
                 log.warning("replacing container %s: %s", box.id[:12], box.broken)
                 return
-            reset = box.request({"op": "reset"}, timeout_s=30)
+            try:
+                reset = box.request({"op": "reset"}, timeout_s=30)
+            except BoxError as error:  # the submission's verdict stands; only the box goes
+                log.warning("replacing container %s, its reset failed: %s", box.id[:12], error)
+                return
             healthy = reset.get("clean", False) and box.uses < self.recycle_after
             if not reset.get("clean", False):
                 log.warning("recycling container %s: %s", box.id[:12], reset.get("problems"))
-        except BoxError as error:
-            log.warning("recycling container %s: %s", box.id[:12], error)
-            raise
         finally:
             if healthy and not self._closed:
                 self._idle.put(box)
