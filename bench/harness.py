@@ -556,7 +556,11 @@ def _baselines(args: argparse.Namespace, runs: list[dict], workload_name: str) -
     ]  # fmt: skip
     if args.model:
         command += ["--model", args.model]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=1800)
+    except subprocess.TimeoutExpired:
+        # Seen once on a saturated machine: the child had exited but its pipes stayed open.
+        raise RuntimeError("the baselines did not finish within 30 minutes") from None
     if done.returncode != 0:
         raise RuntimeError(f"the baselines failed:\n{done.stderr[-2000:]}")
     out = []
