@@ -182,33 +182,36 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         if rank == 0 and heldout and start_step == 0 and cfg.eval_every:
             evaluation = _eval_metrics(model, tokenizer, heldout, channel, cfg, step=0, run_dir=run_dir)
             _log(metrics_file, {**evaluation, "train_s": 0.0})
+
+        def roll_out(mine: list[int], prefix: str, step: int) -> tuple[list[list[Rollout]], list]:
+            """Generate k responses per problem, chunk by chunk; each chunk's groups go to the
+            server at once (scoring overlaps the next chunk's generation)."""
+            per_call = max(1, cfg.gen_batch_size // cfg.samples_per_prompt)
+            groups: list[list[Rollout]] = []
+            pending = []
+            for start in range(0, len(mine), per_call):
+                chunk = mine[start : start + per_call]
+                prompts = [
+                    prompt_ids.setdefault(i, render_prompt(tokenizer, problems[i].prompt)) for i in chunk
+                ]
+                chunk_groups = generator.generate(prompts, cfg.samples_per_prompt)
+                requests = [
+                    problems[i].sample(f"{name}-{j}", r.text, name, len(r.response_ids))
+                    for g, (i, group) in enumerate(zip(chunk, chunk_groups, strict=True))
+                    for name in [f"{prefix}-{start + g}"]
+                    for j, r in enumerate(group)
+                ]
+                pending.append(channel.submit(requests, step=step))
+                groups.extend(chunk_groups)
+            return groups, pending
+
         for step in range(start_step, cfg.steps):
             t0 = time.perf_counter()
             # ---- 1. rollout (and 2. score, overlapped): whole groups to the server as they finish
             chosen = sampler.next_batch(step, stats)
             mine = chosen[rank::world]
 
-            def roll_out(mine: list[int], prefix: str, step: int = step) -> tuple[list[list[Rollout]], list]:
-                per_call = max(1, cfg.gen_batch_size // cfg.samples_per_prompt)
-                groups: list[list[Rollout]] = []
-                pending = []
-                for start in range(0, len(mine), per_call):
-                    chunk = mine[start : start + per_call]
-                    prompts = [
-                        prompt_ids.setdefault(i, render_prompt(tokenizer, problems[i].prompt)) for i in chunk
-                    ]
-                    chunk_groups = generator.generate(prompts, cfg.samples_per_prompt)
-                    requests = [
-                        problems[i].sample(f"{name}-{j}", r.text, name, len(r.response_ids))
-                        for g, (i, group) in enumerate(zip(chunk, chunk_groups, strict=True))
-                        for name in [f"{prefix}-{start + g}"]
-                        for j, r in enumerate(group)
-                    ]
-                    pending.append(channel.submit(requests, step=step))
-                    groups.extend(chunk_groups)
-                return groups, pending
-
-            groups, pending = roll_out(mine, f"{run_id}-s{step}-r{rank}")
+            groups, pending = roll_out(mine, f"{run_id}-s{step}-r{rank}", step)
             t_gen = time.perf_counter() - t0
             batches, reward_wait = channel.wait(pending)
             results: list[Result] = [r for batch in batches for r in batch]

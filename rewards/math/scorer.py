@@ -123,14 +123,17 @@ class MathScorer:
         return [_to_result(s, g, t) for s, (g, t) in zip(samples, graded, strict=True)]
 
     def _wait(self, future: Future[Outcome], budget: Budget, per_item: float) -> MathGrade:
-        """The outcome of one queued item; queued items are dropped once the batch is cancelled."""
+        """The outcome of one queued item. Once the call has stopped (cancelled or past its
+        deadline) an item still queued is dropped, never run; one already running ends at
+        its own per-item limit."""
         while True:
+            if budget.stopped and future.cancel():
+                return MathGrade(False, Status.TIMEOUT, f"not graded: {budget.why()}")
             try:
-                outcome = future.result(timeout=0.05 if not budget.cancelled else None)
+                outcome = future.result(timeout=0.05)
                 break
             except FutureTimeout:
-                if budget.cancelled and future.cancel():
-                    return MathGrade(False, Status.TIMEOUT, f"not graded: {budget.why()}")
+                continue
             except CancelledError:
                 return MathGrade(False, Status.TIMEOUT, f"not graded: {budget.why()}")
         return _from_outcome(outcome, per_item)
