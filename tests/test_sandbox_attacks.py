@@ -333,7 +333,11 @@ ATTACKS = {
         # a stopped template cannot report this program's exit: charged to the program
         {Status.WRONG, Status.RUNTIME_ERROR},
     ),
-    "kill_template": (stdio(FIND_TEMPLATE + "os.kill(template, signal.SIGKILL)\nprint(0)"), {Status.WRONG}),
+    "kill_template": (
+        # wrong output, or (when the template dies before reporting the exit) charged to the program
+        stdio(FIND_TEMPLATE + "os.kill(template, signal.SIGKILL)\nprint(0)"),
+        {Status.WRONG, Status.RUNTIME_ERROR},
+    ),
     "stop_template_then_next_test": (
         # the second test needs the (stopped) template: it fails, charged to this program
         stdio2(
