@@ -264,7 +264,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
             # ---- 5. log, evaluate, checkpoint
             seen_ids = [g for g in range(len(seen[0])) for _ in range(cfg.samples_per_prompt)]
-            stats = _step_stats(chosen, seen[0], seen[1], seen_ids, world)
+            stats = _step_stats(seen[0], seen[1], seen_ids, world)
             row = _step_metrics(step, results, rollouts, keep, failed, update, world)
             row.update(
                 **({"dynamic_dropped_groups": refill.dropped} if cfg.dynamic_sampling else {}),
@@ -373,7 +373,7 @@ def _reference_logprobs(model: Any, batch: dict[str, torch.Tensor], temperature:
         return token_logprobs(model, batch, temperature)
 
 
-def _step_stats(chosen, mine, results, group_ids, world) -> StepStats:
+def _step_stats(mine, results, group_ids, world) -> StepStats:
     """Per problem index: (correct, scored) this step, gathered from every rank."""
     local: dict[int, list[int]] = {}
     for result, g in zip(results, group_ids, strict=True):
