@@ -9,8 +9,8 @@
   past ``max_outstanding`` new arrivals are skipped and counted, which bounds the run and
   is reported as the server falling behind.
 
-Every call carries a deadline and is retried only on ``UNAVAILABLE`` with the backoff
-of :mod:`verirl.client` (the same ``round_robin`` channel settings too, from
+Every call carries a deadline and is retried only where :func:`verirl.client.retryable`
+says the server never ran it, with the backoff of :mod:`verirl.client` (the same ``round_robin`` channel settings too, from
 :class:`verirl.client.ClientOptions`), so a replica that goes away costs a retry on
 another, never a sample. Soak runs add random client cancellations and short deadlines.
 
@@ -33,7 +33,7 @@ import grpc
 
 from bench.workloads import Workload
 from rewards.schema import Result, decode_sample
-from verirl.client import ClientOptions
+from verirl.client import ClientOptions, backoff, retryable
 from verirl.convert import sample_to_proto
 from verirl.v1 import reward_pb2 as pb
 from verirl.v1 import reward_pb2_grpc as pb_grpc
@@ -50,7 +50,7 @@ class LoadSpec:
     rate: float | None = None  # open loop: requests per second
     warmup_s: float = 1.0  # a phase before the measured one, excluded from every figure
     timeout_s: float = 120.0  # deadline of each call
-    retries: int = 3  # on UNAVAILABLE only, as verirl.client
+    retries: int = 3  # where verirl.client.retryable, as verirl.client
     max_outstanding: int = 512  # open loop: requests in flight before arrivals are skipped
     cancel_fraction: float = 0.0  # share of calls the client cancels at a random moment
     cancel_within_s: float = 1.0  # ... within this long after sending
@@ -66,10 +66,6 @@ class LoadSpec:
             raise ValueError(f"rate must be > 0, got {self.rate}")
         if self.concurrency < 1 or self.batch < 1:
             raise ValueError("concurrency and batch must be >= 1")
-
-
-def _backoff(attempt: int) -> float:
-    return min(0.2 * 2**attempt, 5.0)  # verirl.client's schedule
 
 
 class Pool:
@@ -266,10 +262,10 @@ class Generator:
                     break
                 except grpc.aio.AioRpcError as error:
                     code, detail = error.code().name, error.details() or ""
-                    if error.code() != grpc.StatusCode.UNAVAILABLE or attempt == self.spec.retries:
+                    if not retryable(error) or attempt == self.spec.retries:
                         break
                     retries += 1
-                    await asyncio.sleep(_backoff(attempt))
+                    await asyncio.sleep(backoff(attempt))
                 finally:
                     if timer is not None:
                         timer.cancel()

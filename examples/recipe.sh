@@ -4,6 +4,7 @@
 # prioritized, SFT-then-prioritized) at equal wall time and seed -> eval -> one PNG.
 #
 #   MINUTES=30 OUT=runs/recipe examples/recipe.sh
+#   MINUTES=15 N=300 OUT=runs/recipe15 examples/recipe.sh    # the smaller run in docs/recipe.md
 #
 # MINUTES is each arm's budget; the SFT arm's RL gets MINUTES minus what sampling and SFT
 # took, so all four arms spend the same wall time after grading and filtering (shared).
@@ -15,11 +16,16 @@ OUT=${OUT:-runs/recipe}
 MINUTES=${MINUTES:-30}
 SEED=${SEED:-0}
 MODEL=${MODEL:-smollm2}
+N=${N:-1500}               # training problems generated (before filtering)
+HELDOUT=${HELDOUT:-150}
+EVAL_SAMPLES=${EVAL_SAMPLES:-4}
+EVAL_EVERY=${EVAL_EVERY:-8}
+CURRICULUM_STEPS=${CURRICULUM_STEPS:-20,40,60}   # the latest step each next level starts
 GUESS=${GUESS:-1}          # 0: skip the guessing filter (it needs the model; see docs/recipe.md)
 mkdir -p "$OUT"
 
 # 1. a mixed-difficulty arithmetic set, held-out questions disjoint from training ones
-$PY -m trainer.arithmetic --n 1500 --heldout 150 --levels 1,2,3,4,5,6 --seed "$SEED" --out "$OUT/data"
+$PY -m trainer.arithmetic --n "$N" --heldout "$HELDOUT" --levels 1,2,3,4,5,6 --seed "$SEED" --out "$OUT/data"
 
 # 2. difficulty from the base model's pass rate (10 samples at T=1), tagged kind/level
 $V difficulty --model "$MODEL" --data "$OUT/data/train.jsonl" --output "$OUT/graded.jsonl" \
@@ -33,12 +39,12 @@ $V filter --data "$OUT/graded.jsonl" --heldout "$OUT/data/heldout.jsonl" "${GUES
 
 COMMON=(--data "$OUT/kept.jsonl" --heldout "$OUT/data/heldout.jsonl" --loss kimi --seed "$SEED"
         --samples-per-prompt 8 --prompts-per-step 8 --max-new-tokens 64 --lr 5e-6
-        --eval-every 8 --eval-limit 60 --save-every 8)
+        --eval-every "$EVAL_EVERY" --eval-limit 60 --save-every 8)
 
 # 4. RL from the base model with each sampler, the same seed and budget
 $V train --model "$MODEL" "${COMMON[@]}" --sampler uniform --max-minutes "$MINUTES" --output "$OUT/uniform"
 $V train --model "$MODEL" "${COMMON[@]}" --sampler curriculum --curriculum-threshold 0.6 \
-    --curriculum-window 2 --curriculum-steps 20,40,60 --max-minutes "$MINUTES" --output "$OUT/curriculum"
+    --curriculum-window 2 --curriculum-steps "$CURRICULUM_STEPS" --max-minutes "$MINUTES" --output "$OUT/curriculum"
 $V train --model "$MODEL" "${COMMON[@]}" --sampler prioritized --priority-floor 0.05 --retire-after 3 \
     --max-minutes "$MINUTES" --output "$OUT/prioritized"
 
@@ -55,7 +61,7 @@ $V train --model "$OUT/sft_model" "${COMMON[@]}" --sampler prioritized --priorit
 
 # 6. held-out accuracy of every arm, and the curves in one PNG (x: minutes of training)
 for arm in uniform curriculum prioritized sft_rl; do
-    $V eval --model "$OUT/$arm/final" --data "$OUT/data/heldout.jsonl" --samples 4 \
+    $V eval --model "$OUT/$arm/final" --data "$OUT/data/heldout.jsonl" --samples "$EVAL_SAMPLES" \
         --output "$OUT/$arm/heldout.jsonl" | tee "$OUT/$arm/heldout_summary.json"
 done
 $V plot "$OUT/uniform" "$OUT/curriculum" "$OUT/prioritized" "$OUT/sft_rl" --x time --output "$OUT/curves.png"

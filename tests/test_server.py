@@ -21,6 +21,7 @@ from rewards.engine import build_engine
 from rewards.schema import Status, decode_sample
 from sandbox.box import LABEL
 from verirl.client import AsyncRewardClient, RewardClient
+from verirl.v1 import reward_pb2_grpc as pb_grpc
 
 
 def math(i, response, answer):
@@ -340,6 +341,53 @@ def test_client_retries_until_the_server_comes_up():
         assert results["batch"][0].correct
     finally:
         srv.stop()
+
+
+class _FlakyService(pb_grpc.RewardServiceServicer):
+    """A real gRPC RewardService that answers its first calls with a fixed error code, then
+    scores for real: the client's retry rule is what is under test here."""
+
+    def __init__(self, failures, code):
+        self.failures, self.code, self.calls = failures, code, 0
+        self.engine = build_engine(1, math_processes=1, sandbox=False)
+
+    async def Score(self, request, context):  # noqa: N802 (gRPC's name)
+        from verirl.convert import result_to_proto, sample_from_proto
+        from verirl.v1 import reward_pb2 as pb
+
+        self.calls += 1
+        if self.calls <= self.failures:
+            await context.abort(self.code, "shut down before a handler ran")
+        samples = [sample_from_proto(s) for s in request.samples]
+        return pb.ScoreResponse(results=[result_to_proto(r) for r in self.engine.score(samples)])
+
+
+@pytest.mark.parametrize(("code", "retried"), [("CANCELLED", True), ("UNAVAILABLE", True), ("INTERNAL", False)])
+def test_client_retries_only_calls_the_server_never_ran(code, retried):
+    service = _FlakyService(failures=2, code=getattr(grpc.StatusCode, code))
+
+    async def main():
+        server = grpc.aio.server()
+        pb_grpc.add_RewardServiceServicer_to_server(service, server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        try:
+            async with AsyncRewardClient(f"127.0.0.1:{port}", retries=3) as client:
+                return await client.score([math(1, "\\boxed{4}", "4")])
+        finally:
+            await server.stop(0)
+
+    try:
+        if retried:
+            assert asyncio.run(main())[0].correct
+            assert service.calls == 3
+        else:
+            with pytest.raises(grpc.aio.AioRpcError) as error:
+                asyncio.run(main())
+            assert error.value.code() == grpc.StatusCode.INTERNAL
+            assert service.calls == 1
+    finally:
+        service.engine.close()
 
 
 def test_round_robin_over_two_servers(start_server):

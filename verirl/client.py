@@ -2,7 +2,8 @@
 
 Both split a list of samples into batches (by count and by bytes: a batch stays under
 half of ``max_message_bytes``, leaving room for the echoes in the response), send the
-batches concurrently, retry a batch only on ``UNAVAILABLE`` (with backoff), set a deadline
+batches concurrently, retry a batch only when the server never ran it (:func:`retryable`,
+with backoff), set a deadline
 on every call, and return one result per sample in order. The server validates; the
 client only turns each sample into a message, and a sample that cannot be put in one
 (unknown fields, wrong types, text that is not UTF-8) gets its ``invalid_input`` result
@@ -56,7 +57,7 @@ class ClientOptions:
     batch_size: int = 1024
     concurrency: int = 8  # batches in flight at once
     timeout_s: float = 600.0  # deadline of each call
-    retries: int = 3  # on UNAVAILABLE only
+    retries: int = 3  # only where retryable() says the server never ran the call
     max_message_bytes: int = 256 << 20
 
     def channel_args(self) -> list[tuple[str, Any]]:
@@ -64,7 +65,7 @@ class ClientOptions:
             ("grpc.max_receive_message_length", self.max_message_bytes),
             ("grpc.max_send_message_length", self.max_message_bytes),
             ("grpc.service_config", _SERVICE_CONFIG),
-            ("grpc.enable_retries", 0),  # we retry ourselves, only on UNAVAILABLE
+            ("grpc.enable_retries", 0),  # we retry ourselves, see retryable()
         ]
 
     def credentials(self) -> grpc.ChannelCredentials | None:
@@ -159,7 +160,20 @@ def _place(
     return [r for r in results if r is not None]
 
 
-def _backoff(attempt: int) -> float:
+def retryable(error: grpc.RpcError) -> bool:
+    """Whether a failed call is safe and useful to send again: the server never ran it.
+
+    ``UNAVAILABLE`` is the server refusing or going away. ``CANCELLED`` is here because our
+    clients never cancel a call themselves (an asyncio cancellation raises ``CancelledError``,
+    not an RPC error), and gRPC answers a call still queued for a handler when a server
+    shuts down with ``CANCELLED`` rather than ``UNAVAILABLE`` (grpc/grpc#41785). Scoring
+    is a pure function of the request, so running a call twice cannot change a reward.
+    """
+    return error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before retry ``attempt + 1``: 0.2 s doubling, at most 5 s."""
     return min(0.2 * 2**attempt, 5.0)
 
 
@@ -196,9 +210,9 @@ class RewardClient:
                     request, timeout=self.options.timeout_s, metadata=self.options.metadata()
                 )
             except grpc.RpcError as error:
-                if error.code() != grpc.StatusCode.UNAVAILABLE or attempt == self.options.retries:
+                if not retryable(error) or attempt == self.options.retries:
                     raise
-                time.sleep(_backoff(attempt))
+                time.sleep(backoff(attempt))
         raise AssertionError("unreachable")
 
     def info(self) -> pb.ServerInfoResponse:
@@ -249,9 +263,9 @@ class AsyncRewardClient:
                         request, timeout=self.options.timeout_s, metadata=self.options.metadata()
                     )
                 except grpc.aio.AioRpcError as error:
-                    if error.code() != grpc.StatusCode.UNAVAILABLE or attempt == self.options.retries:
+                    if not retryable(error) or attempt == self.options.retries:
                         raise
-                    await asyncio.sleep(_backoff(attempt))
+                    await asyncio.sleep(backoff(attempt))
         raise AssertionError("unreachable")
 
     async def info(self) -> pb.ServerInfoResponse:
