@@ -10,9 +10,10 @@
   is reported as the server falling behind.
 
 Every call carries a deadline and is retried only where :func:`verirl.client.retryable`
-says the server never ran it, with the backoff of :mod:`verirl.client` (the same ``round_robin`` channel settings too, from
-:class:`verirl.client.ClientOptions`), so a replica that goes away costs a retry on
-another, never a sample. Soak runs add random client cancellations and short deadlines.
+says the server never ran it, with the backoff of :mod:`verirl.client` (the same
+``round_robin`` channel settings too, from :class:`verirl.client.ClientOptions`), so a
+replica that goes away costs a retry on another, never a sample.
+Soak runs add random client cancellations and short deadlines.
 
 Every sample sent gets a unique id ``<call>.<position>``; the :class:`Ledger` checks that
 each ends with exactly one outcome: one result, or the error of its call (cancelled,

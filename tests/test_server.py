@@ -351,7 +351,7 @@ class _FlakyService(pb_grpc.RewardServiceServicer):
         self.failures, self.code, self.calls = failures, code, 0
         self.engine = build_engine(1, math_processes=1, sandbox=False)
 
-    async def Score(self, request, context):  # noqa: N802 (gRPC's name)
+    async def Score(self, request, context):
         from verirl.convert import result_to_proto, sample_from_proto
         from verirl.v1 import reward_pb2 as pb
 
