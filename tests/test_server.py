@@ -362,7 +362,9 @@ class _FlakyService(pb_grpc.RewardServiceServicer):
         return pb.ScoreResponse(results=[result_to_proto(r) for r in self.engine.score(samples)])
 
 
-@pytest.mark.parametrize(("code", "retried"), [("CANCELLED", True), ("UNAVAILABLE", True), ("INTERNAL", False)])
+@pytest.mark.parametrize(
+    ("code", "retried"), [("CANCELLED", True), ("UNAVAILABLE", True), ("INTERNAL", False)]
+)
 def test_client_retries_only_calls_the_server_never_ran(code, retried):
     service = _FlakyService(failures=2, code=getattr(grpc.StatusCode, code))
 
