@@ -10,6 +10,14 @@ Workers fork from a ``forkserver`` that has already imported the heavy modules, 
 replacement is ready in milliseconds and the pool is safe to create in a process that
 runs gRPC (nothing forks the gRPC process itself).
 
+Workers never import the caller's main module. ``multiprocessing`` normally re-runs the
+parent's script (as ``__mp_main__``) in every child it starts, so a plain script that
+loads a model and calls :func:`rewards.math.grade` at its top level, with no
+``if __name__ == "__main__":``, would load and run again in each worker; a script read
+from standard input could not start one at all. A worker needs nothing from that script
+(it runs a ``"module:function"`` target on plain arguments), so each is started with the
+script's path hidden (:func:`_main_hidden`).
+
 Example:
     >>> from rewards.workers import WorkerPool
     >>> with WorkerPool("math:factorial", processes=1) as pool:
@@ -25,8 +33,10 @@ import multiprocessing
 import os
 import queue
 import resource
+import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+import types
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -73,6 +83,36 @@ def _serve(conn: Connection, target: str, memory_limit_mb: int | None) -> None:
         conn.send(outcome)
 
 
+class _MainWithoutPath(types.ModuleType):
+    """Stands in for ``__main__`` while a worker starts: everything of the real module but
+    its path and import spec, the two things that would make the child import it again."""
+
+    def __init__(self, real: types.ModuleType) -> None:
+        super().__init__("__main__")
+        self._real = real
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "__file__":
+            raise AttributeError(name)
+        return getattr(self._real, name)  # pickling an object of the script still works
+
+
+_starting = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_hidden() -> Iterator[None]:
+    """While a child is started, ``multiprocessing`` reads ``sys.modules["__main__"]`` to
+    decide what the child must import first; show it a main with nothing to import."""
+    with _starting:
+        real = sys.modules["__main__"]
+        sys.modules["__main__"] = _MainWithoutPath(real)
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = real
+
+
 class _Worker:
     """One worker process and its pipe; owned by exactly one slot thread."""
 
@@ -81,7 +121,8 @@ class _Worker:
         self.process = context.Process(
             target=_serve, args=(child, target, memory_limit_mb), daemon=True, name="verirl-worker"
         )
-        self.process.start()
+        with _main_hidden():
+            self.process.start()
         child.close()
 
     def call(self, args: tuple[Any, ...], budget_s: float) -> Outcome:

@@ -79,3 +79,34 @@ def test_many_threads_submit_at_once(pool):
     for thread in threads:
         thread.join(60)
     assert results == {t: [t * 1000 + i for i in range(50)] for t in range(8)}
+
+
+# A user's script as the README invites it: no `if __name__ == "__main__":`, work at the top
+# level, then a grade that needs the worker processes (a symbolic comparison).
+SCRIPT = """\
+import os
+print("top level ran in", os.getpid(), flush=True)
+from rewards.math import grade
+print("correct:", grade(r"so \\boxed{x^2+2x+1}", "(x+1)^2").correct, flush=True)
+"""
+
+
+@pytest.mark.parametrize("how", ["file", "stdin"])
+def test_a_script_without_a_main_guard_runs_once(tmp_path, how):
+    """Workers must not re-run the caller's script (multiprocessing's default for spawned
+    children): it would load the user's model once per worker; from stdin it cannot start."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    script = tmp_path / "user_script.py"
+    script.write_text(SCRIPT)
+    argv, stdin = ([sys.executable, str(script)], None) if how == "file" else ([sys.executable, "-"], SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        argv, input=stdin, capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("top level ran in") == 1, done.stdout
+    assert "correct: True" in done.stdout
