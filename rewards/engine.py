@@ -29,68 +29,19 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
 
+from rewards.code import CodeScorer
 from rewards.compose import GroupLedger, Reservation, RewardSpec, compose
-from rewards.schema import ContractError, Kind, Result, Sample, Status
+from rewards.math.scorer import MathScorer
+from rewards.schema import MAX_ECHO_CHARS, MAX_MESSAGE_CHARS, ContractError, Kind, Result, Sample, Status
+from rewards.scoring import UNLIMITED, Budget, Progress, Scorer, StartupError
 
 log = logging.getLogger(__name__)
 
 CHUNK = 256  # samples per scorer call: the granularity at which a stopped call stops
-MAX_MESSAGE_CHARS = 2000
-MAX_ECHO_CHARS = 1000
-
-Progress = Callable[[int], None]
-"""Called with the number of samples just finished; used for progress bars and metrics."""
-
-
-class Budget:
-    """A batch's deadline and cancellation, shared by every scorer working on it.
-
-    The server makes one from the RPC's remaining deadline and cancels it when the call
-    is cancelled; scorers cap per-sample time by :meth:`remaining` and skip queued work
-    once :attr:`stopped`.
-    """
-
-    def __init__(self, deadline_s: float | None = None) -> None:
-        self.deadline = None if deadline_s is None else time.monotonic() + deadline_s
-        self._cancelled = threading.Event()
-
-    def remaining(self) -> float:
-        return float("inf") if self.deadline is None else self.deadline - time.monotonic()
-
-    def cancel(self) -> None:
-        self._cancelled.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled.is_set()
-
-    @property
-    def stopped(self) -> bool:
-        return self.cancelled or self.remaining() <= 0
-
-    def why(self) -> str:
-        return "the request was cancelled" if self.cancelled else "the request deadline passed"
-
-
-UNLIMITED = Budget()
-
-
-class StartupError(RuntimeError):
-    """A configured scorer cannot start (e.g. a missing reward model); the message says why."""
-
-
-class Scorer(Protocol):
-    """Scores samples of one kind. Must return one result per sample, in order."""
-
-    def score(self, samples: Sequence[Sample], progress: Progress | None = None) -> list[Result]: ...
-
-    def close(self) -> None: ...
 
 
 class Engine:
@@ -207,8 +158,7 @@ class Engine:
             if scorer is None:
                 out[kind] = (False, False, self.unavailable.get(kind, "no scorer registered"))
             else:
-                check = getattr(scorer, "ready", None)
-                ready, reason = check() if check else (True, "")
+                ready, reason = scorer.ready()
                 out[kind] = (True, ready, reason)
         return out
 
@@ -295,8 +245,6 @@ def build_engine(
     holds :class:`rewards.model.ModelConfig` fields; only then is torch imported.
     Raises :class:`StartupError` when the configured reward model cannot be served.
     """
-    from rewards.math.scorer import MathScorer  # late: the scorers import this module
-
     scorers: dict[Kind, Scorer] = {}
     unavailable: dict[Kind, str] = {}
     if model is None:
@@ -306,8 +254,6 @@ def build_engine(
     scorers[Kind.MATH] = MathScorer(processes=math_processes or workers, budget_s=math_budget_s)
     reason = _docker_problem() if sandbox else "the code sandbox is turned off in this server's config"
     if reason is None:
-        from rewards.code import CodeScorer
-
         code = CodeScorer(containers=workers)
         if warm:
             code.pool()

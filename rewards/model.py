@@ -40,8 +40,8 @@ from typing import Any
 import torch
 
 from rewards.batching import DynamicBatcher
-from rewards.engine import UNLIMITED, Budget, Progress, StartupError
 from rewards.schema import JSON, ModelReference, Result, Sample, Status
+from rewards.scoring import UNLIMITED, Budget, Progress, ScorerStats, StartupError
 
 log = logging.getLogger(__name__)
 
@@ -284,6 +284,14 @@ class ModelScorer:
 
     def ready(self) -> tuple[bool, str]:
         return True, ""
+
+    def stats(self) -> ScorerStats:
+        """sequences / forward passes is the mean batch the dynamic batcher achieved."""
+        return ScorerStats(
+            workers=len(self.replicas),
+            forwards={str(r.device): r.batcher.batches for r in self.replicas},
+            items={str(r.device): r.batcher.items for r in self.replicas},
+        )
 
     def encode(self, sample: Sample) -> Encoded | str:
         reference = sample.reference.reference if isinstance(sample.reference, ModelReference) else None

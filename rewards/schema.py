@@ -187,6 +187,10 @@ def _check_finite(value: JSON, path: str) -> None:
             _check_finite(item, f"{path}[{i}]")
 
 
+MAX_MESSAGE_CHARS = 2000  # a result's message is cut to this many characters
+MAX_ECHO_CHARS = 1000  # ... and every string it echoes in details (golds, output) to this
+
+
 @dataclass(slots=True)
 class Result:
     id: str

@@ -2,8 +2,9 @@
 
 import threading
 
-from rewards.engine import CHUNK, MAX_ECHO_CHARS, MAX_MESSAGE_CHARS, Budget, Engine
-from rewards.schema import Kind, Result, Status, decode_sample
+from rewards.engine import CHUNK, Engine
+from rewards.schema import MAX_ECHO_CHARS, MAX_MESSAGE_CHARS, Kind, Result, Status, decode_sample
+from rewards.scoring import Budget
 
 
 def sample(i, kind="math"):

@@ -51,7 +51,7 @@ def test_large_batch_one_result_each(engine):
 
 
 def test_an_expired_or_cancelled_call_stops_grading_in_the_fast_path():
-    from rewards.engine import Budget
+    from rewards.scoring import Budget
 
     # Plain numbers: all graded in the caller's thread (the fast path), 3 KB each.
     samples = [

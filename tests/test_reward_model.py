@@ -13,9 +13,10 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from rewards.compose import RewardSpec  # noqa: E402
-from rewards.engine import StartupError, build_engine  # noqa: E402
+from rewards.engine import build_engine  # noqa: E402
 from rewards.model import ModelConfig, ModelLoadError, ModelScorer  # noqa: E402
 from rewards.schema import Kind, Status, decode_sample  # noqa: E402
+from rewards.scoring import StartupError  # noqa: E402
 from rewards.tiny_model import save_tiny_reward_model  # noqa: E402
 
 

@@ -29,8 +29,9 @@ from collections.abc import Iterator, Sequence
 from typing import IO
 
 from rewards.compose import RewardSpec
-from rewards.engine import StartupError, build_engine
+from rewards.engine import build_engine
 from rewards.schema import Result, read_samples, write_results
+from rewards.scoring import StartupError
 from verirl import __version__
 
 

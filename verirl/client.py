@@ -37,8 +37,7 @@ from typing import Any
 import grpc
 
 from rewards.compose import RewardSpec
-from rewards.engine import MAX_MESSAGE_CHARS
-from rewards.schema import JSON, ContractError, Result, Sample, decode_sample
+from rewards.schema import JSON, MAX_MESSAGE_CHARS, ContractError, Result, Sample, decode_sample
 from verirl.convert import dict_to_proto, result_from_proto, sample_to_proto, spec_to_proto
 from verirl.v1 import reward_pb2 as pb
 from verirl.v1 import reward_pb2_grpc as pb_grpc

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 
-from rewards.engine import Budget
+from rewards.scoring import Budget
 from verirl.adapters import openrlhf
 from verirl.server import Refused, Ticket, count_call, log
 

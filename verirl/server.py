@@ -36,8 +36,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from rewards.compose import GroupLedger, Reservation, RewardSpec
-from rewards.engine import MAX_ECHO_CHARS, Budget, Engine, StartupError, build_engine
-from rewards.schema import ContractError, Kind, MathReference, Result, Sample
+from rewards.engine import Engine, build_engine
+from rewards.schema import MAX_ECHO_CHARS, ContractError, Kind, MathReference, Result, Sample
+from rewards.scoring import Budget, StartupError
 from sandbox.languages import LANGUAGES
 from verirl import __version__, config, metrics
 from verirl.convert import result_into, sample_from_proto, spec_to_dict, spec_to_proto
@@ -378,7 +379,7 @@ class RewardService:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed ServerInfoRequest: {error}")
         readiness = await asyncio.get_running_loop().run_in_executor(None, self.engine.readiness)
         from rewards.code import Maxima
-        from sandbox.judge import Limits
+        from rewards.code.judge import Limits
 
         defaults, maxima = Limits(), Maxima()
         return pb.ServerInfoResponse(
@@ -524,20 +525,17 @@ async def stop(running: Running, grace_s: float, notice_s: float = 0.0) -> None:
     running.service.executor.shutdown(wait=False, cancel_futures=True)
 
 
+_POOL_NAMES = {Kind.MATH: "math", Kind.CODE: "sandbox", Kind.MODEL: "model"}  # metric labels
+
+
 def _update_pool_metrics(engine: Engine) -> None:
-    math_scorer = engine.scorers.get(Kind.MATH)
-    if math_scorer is not None:
-        metrics.POOL_SIZE.labels("math").set(math_scorer.pool.processes)
-        metrics.RECYCLED.labels("math").set(math_scorer.pool.replaced)
-    for replica in getattr(engine.scorers.get(Kind.MODEL), "replicas", ()):
-        # sequences / forward passes is the mean batch the dynamic batcher achieved
-        metrics.MODEL_FORWARDS.labels(str(replica.device)).set(replica.batcher.batches)
-        metrics.MODEL_ITEMS.labels(str(replica.device)).set(replica.batcher.items)
-    code_scorer = engine.scorers.get(Kind.CODE)
-    pool = getattr(code_scorer, "_pool", None)
-    if pool is not None:
-        metrics.POOL_SIZE.labels("sandbox").set(pool.live)
-        metrics.RECYCLED.labels("sandbox").set(pool.recycled)
+    for kind, scorer in engine.scorers.items():
+        stats = scorer.stats()
+        metrics.POOL_SIZE.labels(_POOL_NAMES[kind]).set(stats.workers)
+        metrics.RECYCLED.labels(_POOL_NAMES[kind]).set(stats.replaced)
+        for device, forwards in stats.forwards.items():
+            metrics.MODEL_FORWARDS.labels(device).set(forwards)
+            metrics.MODEL_ITEMS.labels(device).set(stats.items.get(device, 0))
 
 
 async def serve(cfg: config.ServerConfig) -> int:

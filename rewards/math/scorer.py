@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from rewards.engine import UNLIMITED, Budget, Progress
 from rewards.math.grade import MathGrade, fast_grade
 from rewards.schema import MathReference, Result, Sample, Status
+from rewards.scoring import UNLIMITED, Budget, Progress, ScorerStats
 from rewards.workers import Outcome, WorkerPool
 
 DEFAULT_BUDGET_S = 1.0
@@ -137,6 +137,12 @@ class MathScorer:
             except CancelledError:
                 return MathGrade(False, Status.TIMEOUT, f"not graded: {budget.why()}")
         return _from_outcome(outcome, per_item)
+
+    def ready(self) -> tuple[bool, str]:
+        return True, ""  # a dead worker is replaced on its next task
+
+    def stats(self) -> ScorerStats:
+        return ScorerStats(workers=self.pool.processes, replaced=self.pool.replaced)
 
     def close(self) -> None:
         self.pool.close()

@@ -25,12 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rewards.engine import UNLIMITED, Budget
+from rewards.code.outputs import outputs_match, run_checker, values_match
 from rewards.schema import JSON, CallTests, CodeReference, Status, StdioTests
+from rewards.scoring import UNLIMITED, Budget
 from sandbox.box import Abandoned, Box, BoxError, Fault, NoAnswer
 from sandbox.guest import wire
 from sandbox.languages import Language, source_files
-from sandbox.outputs import outputs_match, run_checker, values_match
 
 _EXCERPT = 300
 _MEMORY_MARKERS = (

@@ -1,17 +1,12 @@
-"""The ``code`` kind: run a response's program against its tests in the sandbox.
-
-Code extraction: the last fenced block tagged with the sample's language (or an alias),
-else the last untagged block, else the last block. A response with no fenced block is
-``no_answer`` — except for assert tests (HumanEval/MBPP completions), where the raw
-response is the code. A response that holds only a function body, or a function without
-the prompt's imports and helpers, is completed with the prompt. Extraction takes time
-linear in the response, and a response longer than ``Maxima.response_chars`` is not
-judged (``output_limit``): host work per sample stays bounded whatever the policy writes.
+"""The ``code`` kind's scorer: extract the program, judge it in a sandbox box, reward it.
 
 Reward: 1.0 when every test passes, else 0.0 (Kimi k1.5); ``partial_credit`` gives the
-fraction passed. Every test runs unless ``stop_at_first_failure`` is set.
+fraction passed. Every test runs unless ``stop_at_first_failure`` is set. A response
+longer than ``Maxima.response_chars`` is not judged (``output_limit``), so host work per
+sample stays bounded whatever the policy writes.
 
 Example (needs a running Docker Engine):
+    >>> from rewards.code import CodeScorer
     >>> from rewards.schema import decode_sample
     >>> sample = decode_sample({"id": "1", "kind": "code",
     ...     "response": "```python\\nprint(sum(map(int, input().split())))\\n```",
@@ -24,14 +19,15 @@ Example (needs a running Docker Engine):
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from rewards.engine import UNLIMITED, Budget, Progress
+from rewards.code.extract import complete_with_prompt, extract_code
+from rewards.code.judge import Judge, Judgement, Limits, text
+from rewards.code.outputs import MODES
 from rewards.schema import (
     CallTests,
     CodeReference,
@@ -41,16 +37,12 @@ from rewards.schema import (
     Status,
     StdioTests,
 )
+from rewards.scoring import UNLIMITED, Budget, Progress, ScorerStats
 from sandbox.box import Abandoned, BoxError
-from sandbox.judge import Judge, Judgement, Limits, text
 from sandbox.languages import LANGUAGES, find_language
-from sandbox.outputs import MODES
 from sandbox.pool import SandboxPool, SandboxUnavailable
 
 log = logging.getLogger(__name__)
-
-_FENCE = "```"
-_TAG = re.compile(r"[ \t]*([\w+#.-]*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,55 +53,6 @@ class Maxima:
     memory_mb: int = 2048
     output_mb: int = 64
     response_chars: int = 1 << 20  # longer responses are not judged (output_limit)
-
-
-def fenced_blocks(response: str) -> list[tuple[str, str]]:
-    """(tag, body) of every fenced block: a fence is three backticks, the tag the word
-    after them, the body everything from the next line to the next three backticks.
-    One left-to-right pass with str.find, so time is linear in the response (the
-    regular expression this replaces backtracked quadratically on runs of backticks)."""
-    blocks = []
-    position = 0
-    while True:
-        start = response.find(_FENCE, position)
-        if start < 0:
-            return blocks
-        newline = response.find("\n", start + 3)
-        if newline < 0:
-            return blocks  # no line after the fence: no block can open here or later
-        close = response.find(_FENCE, newline + 1)
-        if close < 0:
-            return blocks  # no closing fence after this line, hence none after any later one
-        header = response[start + 3 : newline]
-        match = _TAG.match(header)
-        blocks.append((match.group(1) if match else "", response[newline + 1 : close]))
-        position = close + 3
-
-
-def extract_code(response: str, language: str, raw_allowed: bool) -> str | None:
-    blocks = fenced_blocks(response)
-    wanted = find_language(language)
-    for tag, body in reversed(blocks):
-        if tag and find_language(tag) == wanted:
-            return body
-    for tag, body in reversed(blocks):
-        if not tag:
-            return body
-    if blocks:
-        return blocks[-1][1]
-    return response if raw_allowed and response.strip() else None
-
-
-def complete_with_prompt(code: str, prompt: str | None, entry_point: str) -> str:
-    """HumanEval style: a bare body needs the prompt's signature; a full function still
-    needs the prompt's imports and helpers (a later definition overrides the stub)."""
-    if not prompt:
-        return code
-    # Horizontal whitespace only: `\s*` after `^` spans lines and backtracks quadratically
-    # on long runs of blank lines.
-    if re.search(rf"^[ \t]*def[ \t]+{re.escape(entry_point)}[ \t]*\(", code, re.MULTILINE):
-        return f"{prompt}\n    pass\n\n{code}" if prompt.rstrip().endswith(":") else f"{prompt}\n{code}"
-    return prompt + code
 
 
 def _limits(ref: CodeReference, maxima: Maxima) -> Limits:
@@ -156,6 +99,10 @@ class CodeScorer:
         if pool.live == 0:
             return False, f"no sandbox container is running: {pool.last_error}"
         return True, ""
+
+    def stats(self) -> ScorerStats:
+        pool = self._pool
+        return ScorerStats() if pool is None else ScorerStats(workers=pool.live, replaced=pool.recycled)
 
     def pool(self) -> SandboxPool:
         with self._lock:
