@@ -69,11 +69,14 @@ _CODE_OF = {
 
 
 class _Reply(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, headers: dict[str, str] | None = None, counted: bool = False
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers or {}
+        self.counted = counted  # already counted and logged where it happened
 
 
 class HttpEndpoint:
@@ -127,8 +130,9 @@ class HttpEndpoint:
         try:
             return 200, await self._score(reader, request_id), {}
         except _Reply as reply:
-            code = _CODE_OF.get(reply.status, f"HTTP_{reply.status}")
-            count_call(code, request_id, "refused", http_status=reply.status, message=reply.message[:300])
+            if not reply.counted:
+                code = _CODE_OF.get(reply.status, f"HTTP_{reply.status}")
+                count_call(code, request_id, "refused", http_status=reply.status, message=reply.message[:300])
             return reply.status, json.dumps({"error": reply.message}).encode(), reply.headers
         except _Gone:
             return None, b"", {}
@@ -153,7 +157,9 @@ class HttpEndpoint:
         if self.draining:
             raise _Reply(503, "the server is shutting down", {"Retry-After": "1"})
         length = _content_length(headers, self.cfg.max_message_bytes)
-        deadline = self.service.deadline(_timeout_header(headers))
+        # the deadline runs from the request's head, as a gRPC deadline runs from the call's
+        # start: a slow body uses it up
+        budget = Budget(self.service.deadline(_timeout_header(headers)))
         ticket = Ticket(self.service.admission)
         if not ticket.admit(0, length):
             raise _Reply(429, self.service.admission.full(0, length), {"Retry-After": "1"})
@@ -166,13 +172,14 @@ class HttpEndpoint:
             ticket.release()
             raise
         # from here the work owns the ticket: it is released when the work has stopped
-        return await self._run(reader, body, Budget(deadline), ticket, request_id)
+        return await self._run(reader, body, budget, ticket, request_id)
 
     async def _run(
         self, reader: asyncio.StreamReader, body: bytes, budget: Budget, ticket: Ticket, request_id: str
     ) -> bytes:
         queued = time.perf_counter()
         samples = {"n": 0}
+        expired = False
 
         def work() -> bytes:
             try:
@@ -187,8 +194,8 @@ class HttpEndpoint:
             return json.dumps(openrlhf.reply(results)).encode()
 
         def gone() -> None:
-            code = "DEADLINE_EXCEEDED" if budget.remaining() <= 0 else "CANCELLED"
-            count_call(code, request_id, "cancelled", samples=samples["n"], via="http")
+            code, event = ("DEADLINE_EXCEEDED", "expired") if expired else ("CANCELLED", "cancelled")
+            count_call(code, request_id, event, samples=samples["n"], via="http")
 
         job = asyncio.ensure_future(self.service.call(ticket, budget, work, gone))
         watch: asyncio.Future | None = None
@@ -197,12 +204,21 @@ class HttpEndpoint:
                 # a read that ends (EOF) while the work runs means the client left
                 if watch is None or watch.done():
                     watch = asyncio.ensure_future(reader.read(65536))
-                timeout = None if budget.cancelled else max(budget.remaining(), 0)
+                timeout = max(budget.remaining(), 0)
                 first = asyncio.FIRST_COMPLETED
                 done, _ = await asyncio.wait({job, watch}, timeout=timeout, return_when=first)
-                if not done:  # the deadline passed: stop the work as gRPC does (it answers 504)
-                    budget.cancel()
-                elif job not in done and (watch.exception() is not None or not watch.result()):
+                if not done:
+                    # The deadline passed. Answer now, as gRPC does, not when the work has
+                    # wound down: cancelling the job cancels the budget (the scorers drop what
+                    # is queued and stop at their next check) and releases the admission once
+                    # the work has stopped.
+                    expired = True
+                    job.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await job
+                    message = "the call's deadline passed before its results were ready; its work was stopped"
+                    raise _Reply(504, message, counted=True)
+                if job not in done and (watch.exception() is not None or not watch.result()):
                     job.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await job
@@ -210,6 +226,9 @@ class HttpEndpoint:
             data = job.result()
             self.service.engine.ledger.commit(ticket.holder)  # delivered now (no step: nothing held)
         except Refused as refused:
+            if refused.code == grpc.StatusCode.DEADLINE_EXCEEDED:  # the work saw the deadline first
+                count_call("DEADLINE_EXCEEDED", request_id, "expired", samples=samples["n"], via="http")
+                raise _Reply(504, refused.message, counted=True) from None
             raise _Reply(refused.http_status, refused.message) from None
         finally:
             if watch is not None:

@@ -284,7 +284,9 @@ class RewardService:
                 ticket, budget, lambda: self._score(raw, budget, ticket, queued, box), stopped
             )
         except Refused as refused:
-            count_call(refused.code.name, box["request_id"], "refused", message=refused.message[:300])
+            # the work can see the deadline a moment before gRPC cancels this handler
+            event = "expired" if refused.code == grpc.StatusCode.DEADLINE_EXCEEDED else "refused"
+            count_call(refused.code.name, box["request_id"], event, message=refused.message[:300])
             await context.abort(refused.code, refused.message)
         except Exception:
             log.exception("Score failed (request_id %s)", box["request_id"])
