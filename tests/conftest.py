@@ -13,6 +13,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+DESTRUCTIVE = "VERIRL_DESTRUCTIVE_TESTS"  # .ci/run sets it; a workstation's `make test` does not
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``destructive`` break the machine's shared services on purpose (they
+    kill the Docker Engine to prove the server survives it): run only where asked."""
+    if os.environ.get(DESTRUCTIVE) == "1":
+        return
+    skip = pytest.mark.skip(reason=f"kills shared services (the Docker Engine); set {DESTRUCTIVE}=1 to run")
+    for item in items:
+        if "destructive" in item.keywords:
+            item.add_marker(skip)
 
 
 class ServerProcess:

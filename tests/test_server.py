@@ -402,6 +402,7 @@ def test_round_robin_over_two_servers(start_server):
     assert a.log().count('"event": "scored"') + b.log().count('"event": "scored"') == 50
 
 
+@pytest.mark.destructive
 def test_docker_daemon_stopped_and_restarted(start_server):
     srv = start_server("--workers", "1")
     with RewardClient(srv.target) as client:
