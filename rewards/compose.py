@@ -4,7 +4,8 @@ punishment and a format reward, weighted by a per-request :class:`RewardSpec`.
 The engine applies this last, after every scorer has finished, because the length
 penalty is a group term: it compares the k responses to one prompt (samples sharing a
 ``group``) and so must see the whole group. A group that arrives in pieces would get a
-silent per-slice penalty (the bug GUIDE §6 describes in per-process reward functions);
+silent per-slice penalty (the bug of a reward function run per process: TRL spreads one
+prompt's samples across processes, so each sees a slice of the group);
 here it is an ``invalid_input`` error instead, detected two ways: the spec's
 ``group_size`` (a group with another count in the request), and a per-step ledger of
 groups already scored (a group seen again for the same training step).

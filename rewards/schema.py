@@ -1,4 +1,4 @@
-"""The data contract: samples in, results out (GUIDE §3), defined once.
+"""The data contract: samples in, results out (README, "The data contract"), defined once.
 
 Every other part of verirl (the engine, the CLI, the server, the trainer) speaks in these
 types. Decoding never raises on bad input: :func:`decode_sample` returns either a

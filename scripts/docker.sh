@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure a Docker Engine is installed and running (GUIDE §5); idempotent.
+# Makes sure a Docker Engine is installed and running; idempotent.
 # Containers run with --network none, so the daemon needs neither iptables nor a bridge.
 set -euo pipefail
 log() { printf '[docker] %s\n' "$*" >&2; }

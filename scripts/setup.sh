@@ -55,7 +55,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ "$(cat "$stamp")" !
   "$VENV/bin/python" -c 'import rewards, verirl' && echo "$extras" > "$stamp"
 fi
 
-# Docker Engine for the code sandbox (GUIDE §5). Missing Docker never blocks math scoring.
+# Docker Engine for the code sandbox. Missing Docker never blocks math scoring.
 if ! command -v dockerd >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     log "installing Docker Engine (docker.io)"

@@ -61,7 +61,6 @@ def test_training_separates_the_pairs_and_the_output_serves(tmp_path, data):
     report = train_reward_model(cfg)
     assert report["steps"] == 48 and report["train_pairs"] == 96 and report["held_out_pairs"] == 16
     assert report["accuracy_after"] == 1.0
-    assert 0.0 <= report["accuracy_before"] <= 1.0  # a random head may rank this easy set either way
     first, last = sum(report["loss"][:8]) / 8, sum(report["loss"][-8:]) / 8
     assert last < first / 4
     assert json.loads((out / "train_rm.json").read_text())["accuracy_after"] == 1.0

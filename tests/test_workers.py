@@ -36,7 +36,7 @@ def test_overrun_is_killed_replaced_and_the_pool_lives_on():
 
 def test_killed_worker_process_is_gone():
     with make("pid") as p:
-        first = p.run((), budget_s=5).value
+        assert p.run((), budget_s=5).value in p.pids()  # the task ran in a worker, not here
     with make("sleep_then") as p:
         before = set(p.pids())
         p.run((30, None), budget_s=0.3)
@@ -44,7 +44,6 @@ def test_killed_worker_process_is_gone():
         for old in before:
             with pytest.raises(ProcessLookupError):
                 os.kill(old, 0)
-    assert first > 0
 
 
 def test_crash_is_reported_and_replaced():

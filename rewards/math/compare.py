@@ -1,6 +1,6 @@
 """Is the predicted value equal to the gold value? Each rule is a named function.
 
-Principles (GUIDE §6 lists the failures they avoid):
+Principles (each closes a false positive of a public checker; docs/math.md lists them):
 
 * **Exact when both are exact.** ``1/2^98`` ≠ ``1/2^99``, ``0.0000001`` ≠ ``0.0000002``,
   ``10001`` ≠ ``10000``, ``300`` ≠ ``3``: no float rounding, no relative tolerance, no
@@ -310,7 +310,7 @@ def _relation_set(expr: sympy.Basic) -> sympy.Set | None:
             return None
         both = sympy.Intersection(*parts)
         # "x > 3 and x < 1" is empty; two such would be equal. A degenerate reading
-        # compares as nothing (GUIDE §10).
+        # compares as nothing: a rule that makes different answers equal is a reward hack.
         return both if isinstance(both, sympy.Interval) else None
     if type(expr) not in _OPEN:
         return None

@@ -191,7 +191,7 @@ def interval_of(value: Items) -> sympy.Set | None:
     if not all(e is not None and not e.free_symbols for e in ends):
         return None
     # Only a proper interval, start < end: (7, 6) is a point, not the empty set, and two
-    # empty "intervals" must never compare equal (GUIDE §10).
+    # empty "intervals" must never compare equal (that would make different answers equal).
     if (ends[0] < ends[1]) is not sympy.true:
         return None
     try:

@@ -1,7 +1,7 @@
 """Names of units: the only words that may follow a number and be dropped with it.
 
 Never magnitudes ("million"), operators ("squared", "factorial", "pi") or qualifiers
-("or more", "is wrong"): dropping those would make a different answer equal (GUIDE §10).
+("or more", "is wrong"): dropping those would make a different answer equal, a reward hack.
 """
 
 from __future__ import annotations

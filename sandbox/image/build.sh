@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the sandbox image without a registry: debootstrap a Debian root filesystem with
-# the toolchains, then `docker import` it (GUIDE §5). Usage: build.sh IMAGE:TAG
+# the toolchains, then `docker import` it. Usage: build.sh IMAGE:TAG
 # The mirror is the one this machine's own apt sources use; nothing is hard-coded.
 set -euo pipefail
 image=${1:?usage: build.sh IMAGE:TAG}
