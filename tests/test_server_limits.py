@@ -50,6 +50,8 @@ def server(tmp_path_factory):
         "max_queued_samples = 5000\nmax_batch_samples = 4000\n"
         f"max_message_bytes = {2 * MiB}\nmax_queued_bytes = {3 * MiB}\n"
         "http_read_timeout_s = 1.0\ndefault_deadline_s = 60\n"
+        # not the defaults, so ServerInfo's limits can be seen to come from the config
+        "math_budget_s = 2.0\ngrace_s = 20\ndrain_notice_s = 0.5\nledger_max_groups = 500000\n"
     )
     metrics_port, http_port = _free_port(), _free_port()
     proc = ServerProcess(
@@ -94,6 +96,39 @@ def rpc_error(fn):
     with pytest.raises(grpc.RpcError) as error:
         fn()
     return error.value
+
+
+# --------------------------------------------------------------------------- ServerInfo
+
+
+def test_server_info_reports_the_limits_and_they_hold(server):
+    """A client can size its calls from ServerInfo: it reports the limits of the server's
+    config (here none at its default), and a batch sized by them is scored while one
+    sample more is refused."""
+    with client(server) as c:
+        info = c.info()
+    limits = info.limits
+    assert info.HasField("limits")
+    assert (limits.max_batch_samples, limits.max_queued_samples) == (4000, 5000)
+    assert (limits.max_queued_bytes, limits.max_message_bytes) == (3 * MiB, 2 * MiB)
+    assert (limits.default_deadline_s, limits.math_budget_s, limits.http_read_timeout_s) == (60, 2, 1)
+    assert (limits.grace_s, limits.drain_notice_s, limits.ledger_max_groups) == (20, 0.5, 500_000)
+    assert (limits.max_message_chars, limits.max_echo_chars) == (2000, 1000)
+    # the fields older clients read agree
+    assert (info.max_message_bytes, info.max_queued_samples, info.math_budget_s) == (2 * MiB, 5000, 2)
+
+    batch = [math(i, "1", "1") for i in range(limits.max_batch_samples + 1)]
+    with client(server, batch_size=limits.max_batch_samples) as c:
+        assert [r.correct for r in c.score(batch)] == [True] * len(batch)  # split into two calls
+    with client(server, batch_size=limits.max_batch_samples + 1) as c:
+        error = rpc_error(lambda: c.score(batch))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "max_batch_samples=4000" in error.details()
+    golds = ["1" * limits.max_echo_chars, "1" * (limits.max_echo_chars + 1)]
+    with client(server) as c:
+        fits, over = c.score([math(f"g{i}", rf"\boxed{{{gold}}}", gold) for i, gold in enumerate(golds)])
+    assert fits.correct and "characters cut" not in json.dumps(fits.details)
+    assert over.correct and "[1 more characters cut]" in json.dumps(over.details)
+    assert_drained(server)
 
 
 # --------------------------------------------------------------------------- 1: one odd value

@@ -402,7 +402,27 @@ class RewardService:
             max_queued_samples=self.cfg.max_queued_samples,
             default_spec=spec_to_proto(self.cfg.default_spec) if self.cfg.reward is not None else None,
             reward_model=(self.cfg.model or {}).get("path", ""),
+            limits=self._limits(),
         ).SerializeToString()
+
+    def _limits(self) -> pb.Limits:
+        from rewards.schema import MAX_MESSAGE_CHARS
+
+        cfg = self.cfg
+        return pb.Limits(
+            max_batch_samples=cfg.max_batch_samples,
+            max_queued_samples=cfg.max_queued_samples,
+            max_queued_bytes=cfg.max_queued_bytes,
+            max_message_bytes=cfg.max_message_bytes,
+            default_deadline_s=cfg.default_deadline_s,
+            math_budget_s=cfg.math_budget_s,
+            http_read_timeout_s=cfg.http_read_timeout_s,
+            grace_s=cfg.grace_s,
+            drain_notice_s=cfg.drain_notice_s,
+            ledger_max_groups=cfg.ledger_max_groups,
+            max_message_chars=MAX_MESSAGE_CHARS,
+            max_echo_chars=MAX_ECHO_CHARS,
+        )
 
     def handler(self) -> grpc.GenericRpcHandler:
         """Both methods take and return bytes: (de)serialising is the service's own work."""

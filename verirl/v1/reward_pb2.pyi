@@ -201,7 +201,7 @@ class KindInfo(_message.Message):
     def __init__(self, kind: _Optional[str] = ..., available: _Optional[bool] = ..., ready: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class ServerInfoResponse(_message.Message):
-    __slots__ = ("version", "kinds", "languages", "math_processes", "sandbox_containers", "math_budget_s", "default_time_limit_s", "default_memory_limit_mb", "max_time_limit_s", "max_memory_limit_mb", "max_message_bytes", "max_queued_samples", "default_spec", "reward_model")
+    __slots__ = ("version", "kinds", "languages", "math_processes", "sandbox_containers", "math_budget_s", "default_time_limit_s", "default_memory_limit_mb", "max_time_limit_s", "max_memory_limit_mb", "max_message_bytes", "max_queued_samples", "default_spec", "reward_model", "limits")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     KINDS_FIELD_NUMBER: _ClassVar[int]
     LANGUAGES_FIELD_NUMBER: _ClassVar[int]
@@ -216,6 +216,7 @@ class ServerInfoResponse(_message.Message):
     MAX_QUEUED_SAMPLES_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_SPEC_FIELD_NUMBER: _ClassVar[int]
     REWARD_MODEL_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
     version: str
     kinds: _containers.RepeatedCompositeFieldContainer[KindInfo]
     languages: _containers.RepeatedScalarFieldContainer[str]
@@ -230,4 +231,33 @@ class ServerInfoResponse(_message.Message):
     max_queued_samples: int
     default_spec: RewardSpec
     reward_model: str
-    def __init__(self, version: _Optional[str] = ..., kinds: _Optional[_Iterable[_Union[KindInfo, _Mapping]]] = ..., languages: _Optional[_Iterable[str]] = ..., math_processes: _Optional[int] = ..., sandbox_containers: _Optional[int] = ..., math_budget_s: _Optional[float] = ..., default_time_limit_s: _Optional[float] = ..., default_memory_limit_mb: _Optional[int] = ..., max_time_limit_s: _Optional[float] = ..., max_memory_limit_mb: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_queued_samples: _Optional[int] = ..., default_spec: _Optional[_Union[RewardSpec, _Mapping]] = ..., reward_model: _Optional[str] = ...) -> None: ...
+    limits: Limits
+    def __init__(self, version: _Optional[str] = ..., kinds: _Optional[_Iterable[_Union[KindInfo, _Mapping]]] = ..., languages: _Optional[_Iterable[str]] = ..., math_processes: _Optional[int] = ..., sandbox_containers: _Optional[int] = ..., math_budget_s: _Optional[float] = ..., default_time_limit_s: _Optional[float] = ..., default_memory_limit_mb: _Optional[int] = ..., max_time_limit_s: _Optional[float] = ..., max_memory_limit_mb: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_queued_samples: _Optional[int] = ..., default_spec: _Optional[_Union[RewardSpec, _Mapping]] = ..., reward_model: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ...) -> None: ...
+
+class Limits(_message.Message):
+    __slots__ = ("max_batch_samples", "max_queued_samples", "max_queued_bytes", "max_message_bytes", "default_deadline_s", "math_budget_s", "http_read_timeout_s", "grace_s", "drain_notice_s", "ledger_max_groups", "max_message_chars", "max_echo_chars")
+    MAX_BATCH_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    MAX_QUEUED_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    MAX_QUEUED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_DEADLINE_S_FIELD_NUMBER: _ClassVar[int]
+    MATH_BUDGET_S_FIELD_NUMBER: _ClassVar[int]
+    HTTP_READ_TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    GRACE_S_FIELD_NUMBER: _ClassVar[int]
+    DRAIN_NOTICE_S_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_MAX_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    MAX_MESSAGE_CHARS_FIELD_NUMBER: _ClassVar[int]
+    MAX_ECHO_CHARS_FIELD_NUMBER: _ClassVar[int]
+    max_batch_samples: int
+    max_queued_samples: int
+    max_queued_bytes: int
+    max_message_bytes: int
+    default_deadline_s: float
+    math_budget_s: float
+    http_read_timeout_s: float
+    grace_s: float
+    drain_notice_s: float
+    ledger_max_groups: int
+    max_message_chars: int
+    max_echo_chars: int
+    def __init__(self, max_batch_samples: _Optional[int] = ..., max_queued_samples: _Optional[int] = ..., max_queued_bytes: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., default_deadline_s: _Optional[float] = ..., math_budget_s: _Optional[float] = ..., http_read_timeout_s: _Optional[float] = ..., grace_s: _Optional[float] = ..., drain_notice_s: _Optional[float] = ..., ledger_max_groups: _Optional[int] = ..., max_message_chars: _Optional[int] = ..., max_echo_chars: _Optional[int] = ...) -> None: ...
