@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 CHAT_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
@@ -49,15 +50,12 @@ def build_tokenizer(vocab_size: int = 400):
     return tokenizer
 
 
-def build_tiny_reward_model(
-    hidden_size: int = 32, layers: int = 2, max_positions: int = 256, seed: int = 0, vocab_size: int = 400
-):
-    """A (model, tokenizer) pair: a Llama sequence classifier with one label."""
-    import torch
-    from transformers import LlamaConfig, LlamaForSequenceClassification
+def tiny_llama_config(tokenizer: Any, hidden_size: int, layers: int, max_positions: int, **extra: Any):
+    """The small Llama shape every tiny test model uses (reward models here, policies in
+    :mod:`trainer.tiny_policy`), sized to ``tokenizer``; ``extra`` adds config fields."""
+    from transformers import LlamaConfig
 
-    tokenizer = build_tokenizer(vocab_size)
-    config = LlamaConfig(
+    return LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=hidden_size,
         intermediate_size=hidden_size * 2,
@@ -67,8 +65,19 @@ def build_tiny_reward_model(
         max_position_embeddings=max_positions,
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
-        num_labels=1,
+        **extra,
     )
+
+
+def build_tiny_reward_model(
+    hidden_size: int = 32, layers: int = 2, max_positions: int = 256, seed: int = 0, vocab_size: int = 400
+):
+    """A (model, tokenizer) pair: a Llama sequence classifier with one label."""
+    import torch
+    from transformers import LlamaForSequenceClassification
+
+    tokenizer = build_tokenizer(vocab_size)
+    config = tiny_llama_config(tokenizer, hidden_size, layers, max_positions, num_labels=1)
     torch.manual_seed(seed)
     model = LlamaForSequenceClassification(config)
     return model, tokenizer

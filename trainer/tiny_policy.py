@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rewards.tiny_model import CHAT_TEMPLATE
+from rewards.tiny_model import CHAT_TEMPLATE, tiny_llama_config
 
 SPECIALS = ["<pad>", "<|im_start|>", "<|im_end|>", "<unk>"]
 CHARS = list("0123456789 \nabcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+-=?.,:{}()\\")
@@ -46,21 +46,11 @@ def build_tiny_tokenizer(chars: str | None = None):
 def build_tiny_policy(hidden_size: int = 32, layers: int = 2, seed: int = 0, chars: str | None = None):
     """(model, tokenizer): a two-layer Llama causal LM with random weights."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaForCausalLM
 
     tokenizer = build_tiny_tokenizer(chars)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden_size,
-        intermediate_size=hidden_size * 2,
-        num_hidden_layers=layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=None,
-        tie_word_embeddings=True,
+    config = tiny_llama_config(
+        tokenizer, hidden_size, layers, 512, bos_token_id=None, tie_word_embeddings=True
     )
     torch.manual_seed(seed)
     return LlamaForCausalLM(config), tokenizer
