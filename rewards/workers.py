@@ -148,7 +148,7 @@ class _Worker:
         self.kill()
 
 
-_Task = tuple[tuple[Any, ...], float, "Future[Outcome]"]
+_Task = tuple[tuple[Any, ...], float, "Future[Outcome]", Callable[[], bool] | None]
 
 
 class WorkerPool:
@@ -197,7 +197,9 @@ class WorkerPool:
         self._workers[index] = worker
         self._started.wait()
         while (task := self._tasks.get()) is not None:
-            args, budget_s, future = task
+            args, budget_s, future, skip = task
+            if skip is not None and skip():
+                future.cancel()  # its caller has given up: never start it
             if not future.set_running_or_notify_cancel():
                 continue
             outcome = worker.call(args, budget_s)
@@ -210,9 +212,14 @@ class WorkerPool:
             future.set_result(outcome)
         worker.stop()
 
-    def submit(self, args: tuple[Any, ...], budget_s: float) -> Future[Outcome]:
+    def submit(
+        self, args: tuple[Any, ...], budget_s: float, skip: Callable[[], bool] | None = None
+    ) -> Future[Outcome]:
+        """Queue a task. ``skip`` is asked when a worker is free to start it: if it answers
+        true (say, the request it belongs to has expired) the task is cancelled unrun, so a
+        stopped call's queue drains at once instead of item by item."""
         future: Future[Outcome] = Future()
-        self._tasks.put((args, budget_s, future))
+        self._tasks.put((args, budget_s, future, skip))
         return future
 
     def run(self, args: tuple[Any, ...], budget_s: float) -> Outcome:

@@ -80,6 +80,26 @@ def test_many_threads_submit_at_once(pool):
     assert results == {t: [t * 1000 + i for i in range(50)] for t in range(8)}
 
 
+def test_tasks_whose_caller_gave_up_are_never_started():
+    """A stopped call's queue drains at once: each queued task is asked, when a worker is
+    free, whether it is still wanted; the ones that are not are cancelled unrun."""
+    from concurrent.futures import CancelledError
+
+    gave_up = threading.Event()
+    with make("sleep_then") as p:
+        first = p.submit((0.5, "first"), budget_s=5)
+        rest = [p.submit((0.5, i), budget_s=5, skip=gave_up.is_set) for i in range(6)]
+        time.sleep(0.2)  # the first is running; six wait behind it
+        gave_up.set()
+        start = time.monotonic()
+        assert first.result().value == "first"
+        for future in rest:
+            with pytest.raises(CancelledError):
+                future.result()
+        assert time.monotonic() - start < 2.0  # six runs would take 3 s
+        assert p.run((0, "still serving"), budget_s=5).value == "still serving"
+
+
 # A user's script as the README invites it: no `if __name__ == "__main__":`, work at the top
 # level, then a grade that needs the worker processes (a symbolic comparison).
 SCRIPT = """\

@@ -102,7 +102,10 @@ class MathScorer:
                 done_here += 1
             else:
                 item_budget = min(per_item, budget.remaining())
-                pending.append((i, start, self.pool.submit((response, answer, prompt), item_budget)))
+                future = self.pool.submit(
+                    (response, answer, prompt), item_budget, skip=lambda: budget.stopped
+                )
+                pending.append((i, start, future))
         if progress:
             progress(done_here)
         for i, start, future in pending:
