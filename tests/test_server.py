@@ -124,6 +124,11 @@ def test_server_info(server):
     assert not kinds["model"].available and "no reward model" in kinds["model"].reason
     assert "python" in info.languages and "java" in info.languages
     assert info.max_message_bytes == 256 << 20 and info.sandbox_containers == 2
+    # with no config, the limits are ServerConfig's defaults
+    limits = info.limits
+    assert (limits.max_batch_samples, limits.max_queued_samples) == (100_000, 200_000)
+    assert (limits.max_message_bytes, limits.max_queued_bytes) == (256 << 20, 1 << 30)
+    assert (limits.default_deadline_s, limits.grace_s) == (600, 30)
 
 
 def test_health_is_serving(server):
