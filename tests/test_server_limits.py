@@ -323,6 +323,41 @@ def test_an_expired_http_call_stops_its_work(server):
     wait_for(lambda: re.search(expired, server.log()), timeout_s=5)
 
 
+def test_the_default_deadline_answers_calls_that_set_none_and_stops_their_work(tmp_path):
+    """A call without a deadline (gRPC without a timeout, HTTP without the header) gets
+    ``default_deadline_s``: it is answered when that passes and its work stops there."""
+    config = tmp_path / "verirl.toml"
+    config.write_text("default_deadline_s = 3\n")
+    metrics_port, http_port = _free_port(), _free_port()
+    srv = ServerProcess("--config", str(config), "--no-sandbox", "--metrics-port", str(metrics_port),
+                        "--http-port", str(http_port))  # fmt: skip
+    srv.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+    srv.http_port = http_port
+    try:
+        ten = seconds_for_ten_slow_samples(srv, 4000)  # the client sets its own deadline
+        request = pb.ScoreRequest()
+        for i in range(400):
+            s = slow(4100 + i)
+            request.samples.add(id=s["id"], kind="math", response=s["response"]).math.answer = s["reference"][
+                "answer"
+            ]
+        start = time.monotonic()
+        error = rpc_error(lambda: raw_score(srv, request.SerializeToString(), timeout=None, metadata=()))
+        assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED, error.details()
+        assert "deadline" in error.details() and time.monotonic() - start < 3 + 2.5
+        assert_drained(srv, timeout_s=max(5.0, 2 * ten))
+        batch = [slow(4500 + i) for i in range(400)]
+        body = {"query": [s["response"] for s in batch], "labels": [s["reference"]["answer"] for s in batch]}
+        start = time.monotonic()
+        status, reply = http_post(srv, body, timeout=60)
+        assert status == 504 and "deadline" in reply["error"] and time.monotonic() - start < 3 + 2.5
+        assert_drained(srv, timeout_s=max(5.0, 2 * ten))
+        expired = r'"event": "expired", "request_id": "\w+", "code": "DEADLINE_EXCEEDED"'
+        assert len(re.findall(expired, srv.log())) == 2
+    finally:
+        srv.stop()
+
+
 # --------------------------------------------------------------------------- 5: bytes
 
 

@@ -279,16 +279,27 @@ class RewardService:
             event = "expired" if code == "DEADLINE_EXCEEDED" else "cancelled"
             count_call(code, box["request_id"], event, samples=box["samples"])
 
+        # A client's deadline is gRPC's to enforce (it cancels this handler when it passes);
+        # the default one is ours, and the answer is due when it passes, not when the work
+        # has wound down (cancelling here cancels the budget, as gRPC's cancel does).
+        timer = asyncio.timeout(None if remaining is not None else budget.remaining())
         try:
-            response = await self.call(
-                ticket, budget, lambda: self._score(raw, budget, ticket, queued, box), stopped
-            )
+            async with timer:
+                response = await self.call(
+                    ticket, budget, lambda: self._score(raw, budget, ticket, queued, box), stopped
+                )
         except Refused as refused:
             # the work can see the deadline a moment before gRPC cancels this handler
             event = "expired" if refused.code == grpc.StatusCode.DEADLINE_EXCEEDED else "refused"
             count_call(refused.code.name, box["request_id"], event, message=refused.message[:300])
             await context.abort(refused.code, refused.message)
-        except Exception:
+        except Exception as error:
+            if isinstance(error, TimeoutError) and timer.expired():  # counted by stopped()
+                message = (
+                    f"the call set no deadline and the server's default_deadline_s="
+                    f"{self.cfg.default_deadline_s:g} passed; its work was stopped"
+                )
+                await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, message)
             log.exception("Score failed (request_id %s)", box["request_id"])
             count_call("INTERNAL", box["request_id"], "failed")
             message = f"internal error (request_id {box['request_id']}); see the server log"
