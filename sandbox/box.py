@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import docker
 import docker.errors
@@ -28,6 +28,7 @@ LABEL = "verirl.sandbox"
 
 
 _ABANDON_POLL_S = 0.05  # how often a waiting request checks whether its caller gave up
+R = TypeVar("R", bound=wire.Message)
 
 
 class BoxError(Exception):
@@ -110,7 +111,7 @@ class Box:
         self._buffer = bytearray()  # demultiplexed stdout of the supervisor
         self._raw = bytearray()  # the attach stream, still framed by Docker
         self.stderr = bytearray()
-        self.request({"op": "hello"}, timeout_s=30)
+        self.request(wire.Hello(), timeout_s=30)
 
     def _attach(self) -> socket.socket:
         params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
@@ -123,26 +124,56 @@ class Box:
     def id(self) -> str:
         return self.container.id
 
+    @overload
+    def request(
+        self,
+        message: wire.Request[R],
+        timeout_s: float,
+        abandon: Callable[[], bool] | None = None,
+        max_reply: int = 1 << 20,
+    ) -> R: ...
+
+    @overload
     def request(
         self,
         message: dict[str, Any],
         timeout_s: float,
         abandon: Callable[[], bool] | None = None,
         max_reply: int = 1 << 20,
-    ) -> dict[str, Any]:
-        """Send one request and wait for its reply; BoxError when the box is unusable,
+    ) -> dict[str, Any]: ...
+
+    def request(
+        self,
+        message: wire.Request[R] | dict[str, Any],
+        timeout_s: float,
+        abandon: Callable[[], bool] | None = None,
+        max_reply: int = 1 << 20,
+    ) -> R | dict[str, Any]:
+        """Send one request (a wire.Request) and wait for its reply, checked against the
+        request's reply type; BoxError when the box is unusable (a malformed reply
+        included), :class:`Fault` when the supervisor failed on the request,
         :class:`Abandoned` as soon as ``abandon()`` turns true while waiting. A reply
-        longer than ``max_reply`` bytes is refused before it is buffered."""
-        body = wire.COMPACT.encode(message).encode()
+        longer than ``max_reply`` bytes is refused before it is buffered.
+
+        A request in its wire form (a dict, as diagnostics and tests write it) is checked
+        the same way and answered in wire form too."""
+        as_dict = isinstance(message, dict)
+        request = wire.parse_request(message) if as_dict else message
+        body = wire.COMPACT.encode(request.to_dict()).encode()
         try:
             self._socket.sendall(struct.pack(">I", len(body)) + body)
-            return self._read_reply(time.monotonic() + timeout_s, abandon, max_reply)
+            data = self._read_reply(time.monotonic() + timeout_s, abandon, max_reply)
         except OSError as error:
             raise BoxError(f"channel to container {self.id[:12]} failed: {error}") from error
+        try:
+            reply = request.reply_from(data)
+        except wire.ProtocolError as error:
+            raise BoxError(f"container {self.id[:12]} sent a malformed reply: {error}") from None
+        if isinstance(reply, wire.FaultReply):
+            raise Fault(f"the sandbox supervisor failed: {reply.fault}")
+        return reply.to_dict() if as_dict else reply
 
-    def _read_reply(
-        self, deadline: float, abandon: Callable[[], bool] | None, max_reply: int
-    ) -> dict[str, Any]:
+    def _read_reply(self, deadline: float, abandon: Callable[[], bool] | None, max_reply: int) -> Any:
         while True:
             try:
                 body = wire.take_frame(self._buffer, max_reply)
@@ -150,14 +181,9 @@ class Box:
                 raise BoxError(f"container {self.id[:12]} sent an oversized reply: {error}") from None
             if body is not None:
                 try:
-                    reply = wire.parse(body)
+                    return wire.parse(body)
                 except (ValueError, RecursionError) as error:
                     raise BoxError(f"container {self.id[:12]} sent a malformed reply: {error}") from None
-                if not isinstance(reply, dict):
-                    raise BoxError(f"container {self.id[:12]} sent a malformed reply")
-                if "fault" in reply:
-                    raise Fault(f"the sandbox supervisor failed: {reply['fault']}")
-                return reply
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise NoAnswer(f"container {self.id[:12]} did not answer in time")

@@ -8,9 +8,10 @@ it, and whenever its channel fails; a replacement is started in the background s
 pool keeps its size.
 
 Example:
-    >>> from sandbox.pool import SandboxPool          # doctest: +SKIP
+    >>> from sandbox.guest import wire               # doctest: +SKIP
+    >>> from sandbox.pool import SandboxPool
     >>> with SandboxPool(size=2) as pool, pool.box() as box:
-    ...     box.request({"op": "hello"}, timeout_s=5)["uid"]
+    ...     box.request(wire.Hello(), timeout_s=5).uid
     20000
 """
 
@@ -29,6 +30,7 @@ import docker
 import docker.errors
 
 from sandbox.box import LABEL, Box, BoxError, BoxSpec
+from sandbox.guest import wire
 from sandbox.image import ensure_image
 
 log = logging.getLogger(__name__)
@@ -131,13 +133,13 @@ class SandboxPool:
                 log.warning("replacing container %s: %s", box.id[:12], box.broken)
                 return
             try:
-                reset = box.request({"op": "reset"}, timeout_s=30)
+                reset = box.request(wire.Reset(), timeout_s=30)
             except BoxError as error:  # the submission's verdict stands; only the box goes
                 log.warning("replacing container %s, its reset failed: %s", box.id[:12], error)
                 return
-            healthy = reset.get("clean", False) and box.uses < self.recycle_after
-            if not reset.get("clean", False):
-                log.warning("recycling container %s: %s", box.id[:12], reset.get("problems"))
+            healthy = reset.clean and box.uses < self.recycle_after
+            if not reset.clean:
+                log.warning("recycling container %s: %s", box.id[:12], reset.problems)
         finally:
             if healthy and not self._closed:
                 self._idle.put(box)

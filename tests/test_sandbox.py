@@ -298,3 +298,189 @@ def test_a_dead_container_is_replaced():
         with pool.box(timeout_s=60) as fresh:
             assert fresh.id != first
             assert fresh.request({"op": "hello"}, timeout_s=10)["pid"] == 1
+
+
+# --------------------------------------------------------------------------- the wire messages
+
+
+def _wire_samples(wire):
+    """At least one instance of every message, with the optional parts both set and unset."""
+    limits = wire.RunLimits(cpu_s=1.5, wall_s=2.0, memory_bytes=None, output_bytes=1 << 20, processes=4)
+    result = wire.RunResult(
+        exit_code=None,
+        signal=9,
+        timed_out=True,
+        output_exceeded=False,
+        stdout=b"\x00\xff\n raw bytes",
+        stderr="Killed \u2620",
+        wall_s=2.01,
+        cpu_s=0.5,
+        max_rss_kb=12345,
+    )
+    return [
+        limits,
+        wire.RunLimits(cpu_s=3, wall_s=3, memory_bytes=1 << 30, output_bytes=10, processes=1, file_bytes=5),
+        result,
+        wire.RunResult(
+            exit_code=None,
+            signal=None,
+            timed_out=False,
+            output_exceeded=False,
+            stdout=b"",
+            stderr="",
+            wall_s=0.0,
+            cpu_s=0.0,
+            max_rss_kb=0,
+            spawn_error="could not start the program",
+        ),
+        wire.Hello(),
+        wire.Fds(),
+        wire.Reset(),
+        wire.CallClose(),
+        wire.Prepare(
+            files={"Main.java": "class Main {}", "s.py": "print('\udcff')"},  # a lone surrogate too
+            compile=["javac", "Main.java"],
+            compile_limits=limits,
+        ),
+        wire.Prepare(files={}, compile=None, compile_limits=limits),
+        wire.Run(limits=limits, stdin="1 2\n", python="solution.py"),
+        wire.Run(limits=limits, argv=["./main"]),
+        wire.CallOpen(source="solution.py", entry="f", limits=limits, value_bytes=1000),
+        wire.Call(args=wire.encode([1, (2, 3), {"k": b"v"}, 2**20000]), wall_s=0.5),
+        wire.Call(args=[]),
+        wire.FaultReply("KeyError: 'x'"),
+        wire.HelloReply(pid=1, uid=20000, python="3.11.2", template=7, memory_baseline=None),
+        wire.FdsReply({"0": "pipe:[1]", "3": "socket:[2]"}),
+        wire.ResetReply(clean=False, problems=["processes survived: [12]"]),
+        wire.PrepareReply(ok=True),
+        wire.PrepareReply(ok=False, error="bad file name '.x'"),
+        wire.PrepareReply(ok=False, compile=result),
+        wire.CallReply(loaded=True),
+        wire.CallReply(loaded=False, error="SyntaxError"),
+        wire.CallReply(value=b"[1,2]"),
+        wire.CallReply(error="ZeroDivisionError"),
+        wire.CallReply(timed_out=True),
+        wire.CallReply(output_exceeded=True),
+        wire.CallReply(too_large="a frame of 9999999 bytes"),
+        wire.CallReply(crashed=True, stderr="boom", signal=11, wall_s=0.2, cpu_s=0.1, max_rss_kb=100),
+        wire.CallReply(crashed=True, spawn_error="fork failed"),
+        wire.CloseReply(cpu_s=0.25),
+        wire.CloseReply(),
+        wire.Job(mode="run", cwd="/work/s1", path="solution.py", limits=limits),
+        wire.Job(
+            mode="call", cwd="/work/s1", path="s.py", limits=limits, entry="f", nonce="0123456789abcdef"
+        ),
+        wire.HarnessCall(args=wire.encode([[1], "x"]), nonce="0123456789abcdef"),
+    ]
+
+
+def test_every_wire_message_round_trips_through_its_wire_form():
+    from sandbox.guest import wire
+
+    samples = _wire_samples(wire)
+    every = {
+        cls
+        for cls in vars(wire).values()
+        if isinstance(cls, type) and issubclass(cls, wire.Message) and cls not in (wire.Message, wire.Request)
+    }
+    assert {type(m) for m in samples} == every  # a new message needs a sample here
+    for message in samples:
+        data = wire.parse(wire.COMPACT.encode(message.to_dict()).encode())  # through real JSON bytes
+        assert type(message).from_dict(data) == message, message
+        if isinstance(message, wire.Request):
+            assert wire.parse_request(data) == message
+            assert isinstance(message.reply_from({"fault": "x"}), wire.FaultReply)
+    # The JSON itself is the contract with the supervisor of a running box: pinned.
+    assert wire.Call(args=[1], wall_s=2.0).to_dict() == {"op": "call", "args": [1], "wall_s": 2.0}
+    assert wire.CallReply(value=b"[1]").to_dict() == {"value_b64": "WzFd"}
+    assert wire.CallReply(loaded=False, error="e").to_dict() == {"loaded": False, "error": "e"}
+    assert wire.Run(limits=samples[0], argv=["./a"]).to_dict().keys() == {"op", "limits", "stdin", "argv"}
+    assert samples[2].to_dict()["stdout_b64"] == "AP8KIHJhdyBieXRlcw=="
+    assert wire.HarnessCall(args=[], nonce="n").to_dict() == {"args": [], "nonce": "n"}
+    assert wire.FdsReply({"0": "x"}).to_dict() == {"0": "x"}
+
+
+def test_malformed_wire_messages_are_protocol_errors():
+    from sandbox.guest import wire
+
+    limits = wire.RunLimits(cpu_s=1, wall_s=1, memory_bytes=None, output_bytes=10, processes=1).to_dict()
+    requests = [
+        {"op": "format_disk"},  # unknown op
+        {"op": 5},
+        {"files": {}},  # no op at all
+        {"op": "run", "stdin": ""},  # missing limits
+        {"op": "prepare", "files": {}, "compile": None},  # missing compile_limits
+        {"op": "run", "limits": {**limits, "cpu_s": True}, "python": "s.py"},  # a bool is not a number
+        {"op": "run", "limits": {**limits, "processes": 1.5}, "python": "s.py"},
+        {"op": "run", "limits": {k: v for k, v in limits.items() if k != "wall_s"}, "python": "s.py"},
+        {"op": "run", "limits": limits, "python": "s.py", "argv": ["x"]},  # both targets
+        {"op": "run", "limits": limits},  # neither
+        {"op": "prepare", "files": {"a": 1}, "compile": None, "compile_limits": limits},
+        {"op": "prepare", "files": [], "compile": None, "compile_limits": limits},
+        {"op": "prepare", "files": {}, "compile": "gcc", "compile_limits": limits},
+        {"op": "call", "args": "[1]"},
+        {"op": "call", "args": [], "wall_s": "1"},
+        {"op": "hello", "extra": 1},  # unknown field
+        {"op": "call_close", "op2": None},
+    ]
+    for data in [*requests, [], "hello", None]:
+        with pytest.raises(wire.ProtocolError):
+            wire.parse_request(data)
+    run = wire.Run(limits=wire.RunLimits.from_dict(limits), python="s.py")
+    replies = [
+        (wire.RunResult, {"exit_code": 0}),  # missing fields
+        (wire.RunResult, {**_ok_run(), "stdout_b64": "**"}),
+        (wire.RunResult, {**_ok_run(), "exit_code": "0"}),
+        (wire.RunResult, {**_ok_run(), "surprise": 1}),
+        (wire.HelloReply, {"pid": 1, "uid": 1, "python": "3", "template": 2}),
+        (wire.FdsReply, {"0": 1}),
+        (wire.FdsReply, []),
+        (wire.ResetReply, {"clean": 1, "problems": []}),
+        (wire.ResetReply, {"clean": True, "problems": [1]}),
+        (wire.PrepareReply, {"ok": True, "compile": {"exit_code": 0}}),
+        (wire.CallReply, {"value_b64": "not base64!"}),
+        (wire.CallReply, {"crashed": "yes"}),
+        (wire.CallReply, {"loaded": True, "__class__": 1}),
+        (wire.FaultReply, {"fault": None}),
+        (wire.Job, {"mode": "exec", "cwd": "/", "path": "p", "limits": limits}),
+        (wire.Job, {"mode": "call", "cwd": "/", "path": "p", "limits": limits, "entry": "f"}),
+        (wire.HarnessCall, {"args": [1]}),
+    ]
+    for cls, data in replies:
+        with pytest.raises(wire.ProtocolError):
+            cls.from_dict(data)
+    with pytest.raises(wire.ProtocolError, match="limits"):  # the error names the field
+        wire.parse_request({"op": "run", "limits": {**limits, "wall_s": None}, "python": "s.py"})
+    with pytest.raises(wire.ProtocolError):  # a reply checked against its request's reply type
+        run.reply_from({"loaded": True})
+    assert run.reply_from(_ok_run()).exit_code == 0
+
+
+def _ok_run():
+    return {
+        "exit_code": 0,
+        "signal": None,
+        "timed_out": False,
+        "output_exceeded": False,
+        "stdout_b64": "",
+        "stderr": "",
+        "wall_s": 0,
+        "cpu_s": 0,
+        "max_rss_kb": 0,
+    }
+
+
+def test_the_supervisor_answers_a_malformed_request_with_a_fault_and_keeps_serving(scorer):
+    from sandbox.box import Fault
+    from sandbox.guest import wire
+
+    class Unchecked(wire.Hello):  # a request the host would never send: wire form forged below
+        __slots__ = ()
+
+        def to_dict(self):
+            return {"op": "prepare", "files": {"a.py": 1}, "compile": None}
+
+    with scorer.pool().box() as box:
+        with pytest.raises(Fault, match="Prepare"):
+            box.request(Unchecked(), timeout_s=10)
+        assert box.request(wire.Hello(), timeout_s=10).pid == 1  # PID 1 is still there

@@ -17,13 +17,12 @@ Docker unreachable) is a :class:`~sandbox.box.BoxError` for the caller to retry.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import reprlib
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from rewards.code.outputs import outputs_match, run_checker, values_match
 from rewards.schema import JSON, CallTests, CodeReference, Status, StdioTests
@@ -42,6 +41,7 @@ _MEMORY_MARKERS = (
 )
 _RAISED = "the call raised an exception"
 _CHANNEL_SLACK_S = 10  # how much longer than a job's own limit the host waits for a reply
+R = TypeVar("R", bound=wire.Message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +77,8 @@ def show(value: Any) -> str:
         return f"<{type(value).__name__}>"
 
 
-def stdout_of(reply: dict[str, Any]) -> str:
-    return base64.b64decode(reply.get("stdout_b64", "")).decode("utf-8", "replace")
+def stdout_of(result: wire.RunResult) -> str:
+    return result.stdout.decode("utf-8", "replace")
 
 
 class SubmissionFault(Exception):
@@ -122,43 +122,46 @@ class Judgement:
         return sum(t.status is Status.OK for t in self.tests)
 
 
-def _run_limits(lang: Language, limits: Limits, time_s: float | None = None) -> dict[str, Any]:
+def _run_limits(
+    lang: Language, limits: Limits, time_s: float | None = None, cpu_s: float | None = None
+) -> wire.RunLimits:
     time_s = time_s or limits.time_s
-    return {
-        "cpu_s": time_s,
-        "wall_s": time_s,
-        "memory_bytes": limits.memory_mb << 20 if lang.address_space_limit else None,
-        "output_bytes": limits.output_bytes,
-        "processes": lang.processes,
-    }
+    return wire.RunLimits(
+        cpu_s=cpu_s or time_s,
+        wall_s=time_s,
+        memory_bytes=limits.memory_mb << 20 if lang.address_space_limit else None,
+        output_bytes=limits.output_bytes,
+        processes=lang.processes,
+    )
 
 
-def classify(reply: dict[str, Any], limits: Limits, memory_mb: int) -> TestVerdict | None:
-    """The verdict for a run that did not finish normally; None when it exited 0."""
+def classify(reply: wire.RunResult | wire.CallReply, limits: Limits, memory_mb: int) -> TestVerdict | None:
+    """The verdict for a run (or a call's crash) that did not finish normally; None when
+    it exited 0."""
     verdict = TestVerdict(
         Status.OK,
-        time_s=reply.get("wall_s", 0.0),
-        memory_kb=reply.get("max_rss_kb", 0),
-        output=reply.get("stderr", "")[-_EXCERPT:],
+        time_s=reply.wall_s,
+        memory_kb=reply.max_rss_kb,
+        output=reply.stderr[-_EXCERPT:],
     )
-    sig = reply.get("signal")
-    if reply.get("output_exceeded"):
+    sig = reply.signal
+    if reply.output_exceeded:
         verdict.status, verdict.message = (
             Status.OUTPUT_LIMIT,
             f"output exceeded {limits.output_bytes} bytes",
         )
     elif (
-        reply.get("timed_out")
+        reply.timed_out
         or sig == signal.SIGXCPU
-        or (sig == signal.SIGKILL and reply.get("cpu_s", 0) >= limits.time_s - 0.05)
+        or (sig == signal.SIGKILL and reply.cpu_s >= limits.time_s - 0.05)
     ):
         verdict.status, verdict.message = (
             Status.TIMEOUT,
             f"exceeded the {limits.time_s:g}s time limit",
         )
-    elif (sig is not None or reply.get("exit_code")) and (
-        reply.get("max_rss_kb", 0) >= 0.9 * memory_mb * 1024
-        or any(marker in reply.get("stderr", "") for marker in _MEMORY_MARKERS)
+    elif (sig is not None or reply.exit_code) and (
+        reply.max_rss_kb >= 0.9 * memory_mb * 1024
+        or any(marker in reply.stderr for marker in _MEMORY_MARKERS)
     ):
         verdict.status, verdict.message = (
             Status.MEMORY_LIMIT,
@@ -166,16 +169,16 @@ def classify(reply: dict[str, Any], limits: Limits, memory_mb: int) -> TestVerdi
         )
     elif sig is not None:
         verdict.status, verdict.message = Status.RUNTIME_ERROR, f"killed by signal {sig}"
-    elif reply.get("exit_code"):
+    elif reply.exit_code:
         verdict.status, verdict.message = (
             Status.RUNTIME_ERROR,
-            f"exited with code {reply['exit_code']}",
+            f"exited with code {reply.exit_code}",
         )
-    elif reply.get("spawn_error"):
-        verdict.status, verdict.message = Status.RUNTIME_ERROR, reply["spawn_error"]
-    elif reply.get("crashed"):
+    elif reply.spawn_error:
+        verdict.status, verdict.message = Status.RUNTIME_ERROR, reply.spawn_error
+    elif isinstance(reply, wire.CallReply) and reply.crashed:
         verdict.status = Status.RUNTIME_ERROR
-        verdict.message = reply.get("error") or "the program exited during a call"
+        verdict.message = reply.error or "the program exited during a call"
     else:
         return None
     return verdict
@@ -201,8 +204,8 @@ class Judge:
         self.run_argv: list[str] = lang.run_argv(limits.memory_mb)
 
     def _ask(
-        self, message: dict[str, Any], job_s: float, max_reply: int = 1 << 20, ran_code: bool = True
-    ) -> dict[str, Any]:
+        self, message: wire.Request[R], job_s: float, max_reply: int = 1 << 20, ran_code: bool = True
+    ) -> R:
         """The supervisor's reply; SubmissionFault when the box broke under the submission
         (``ran_code`` false: only an out-of-memory box is charged, anything else retried)."""
         # A cancelled request abandons the box mid-test; the pool then replaces it, which
@@ -255,36 +258,29 @@ class Judge:
             self.run_argv = [part.format(memory_mb=self.limits.memory_mb) for part in run_argv]
             if compile_argv:
                 compile_argv = [next(iter(files)) if part == "Main.java" else part for part in compile_argv]
-        compile_limits = {
-            "cpu_s": self.limits.compile_time_s,
-            "wall_s": self.limits.compile_time_s,
-            "memory_bytes": self.limits.compile_memory_mb << 20 if self.lang.address_space_limit else None,
-            "output_bytes": 1 << 20,
-            "processes": self.lang.processes,
-        }
+        compile_limits = wire.RunLimits(
+            cpu_s=self.limits.compile_time_s,
+            wall_s=self.limits.compile_time_s,
+            memory_bytes=self.limits.compile_memory_mb << 20 if self.lang.address_space_limit else None,
+            output_bytes=1 << 20,
+            processes=self.lang.processes,
+        )
         try:
             reply = self._ask(
-                {
-                    "op": "prepare",
-                    "files": files,
-                    "compile": compile_argv,
-                    "compile_limits": compile_limits,
-                },
+                wire.Prepare(files=files, compile=compile_argv, compile_limits=compile_limits),
                 self.limits.compile_time_s,
                 ran_code=compile_argv is not None,
             )
         except SubmissionFault as fault:
             return Judgement(fault.verdict.status, fault.verdict.message, [fault.verdict])
-        if reply.get("ok"):
+        if reply.ok:
             return None
-        if "compile" not in reply:
-            return Judgement(Status.INVALID_INPUT, reply.get("error", "could not write the program"))
-        result = reply["compile"]
-        output = (result.get("stderr") or result.get("stdout") or "")[-2000:]
+        result = reply.compile
+        if result is None:
+            return Judgement(Status.INVALID_INPUT, reply.error or "could not write the program")
+        output = (result.stderr or stdout_of(result))[-2000:]
         reason = (
-            "compilation exceeded its limits"
-            if result.get("timed_out") or result.get("signal")
-            else "compilation failed"
+            "compilation exceeded its limits" if result.timed_out or result.signal else "compilation failed"
         )
         return Judgement(Status.COMPILE_ERROR, f"{reason}: {output[-_EXCERPT:]}", compile_output=output)
 
@@ -294,12 +290,15 @@ class Judge:
             if self.budget.stopped:  # the request's deadline or cancellation ends the run
                 verdicts.append(TestVerdict(Status.TIMEOUT, f"not run: {self.budget.why()}"))
                 break
-            target = {"python": self.lang.file} if self.lang.warm_python else {"argv": self.run_argv}
             time_s = min(self.limits.time_s, self.budget.remaining())  # a deadline caps each test
             limits = _run_limits(self.lang, self.limits, time_s)
+            if self.lang.warm_python:
+                run = wire.Run(limits=limits, stdin=test_input, python=self.lang.file)
+            else:
+                run = wire.Run(limits=limits, stdin=test_input, argv=self.run_argv)
             try:
                 reply = self._ask(
-                    {"op": "run", **target, "stdin": test_input, "limits": limits},
+                    run,
                     time_s,
                     max_reply=self.limits.output_bytes * 4 // 3 + (1 << 20),
                 )
@@ -316,8 +315,8 @@ class Judge:
                 verdict = TestVerdict(
                     Status.OK if ok else Status.WRONG,
                     why,
-                    reply.get("wall_s", 0.0),
-                    reply.get("max_rss_kb", 0),
+                    reply.wall_s,
+                    reply.max_rss_kb,
                     "" if ok else actual[:_EXCERPT],
                 )
             verdicts.append(verdict)
@@ -326,36 +325,32 @@ class Judge:
         return verdicts
 
     def _open(self, entry: str) -> TestVerdict | None:
-        limits = _run_limits(self.lang, self.limits)
-        limits["cpu_s"] = self.limits.time_s * 20  # cumulative over all calls; each call has its wall limit
+        # cpu_s is cumulative over all calls; each call has its wall limit
+        limits = _run_limits(self.lang, self.limits, cpu_s=self.limits.time_s * 20)
         try:
             reply = self._ask(
-                {
-                    "op": "call_open",
-                    "source": self.lang.file,
-                    "entry": entry,
-                    "limits": limits,
-                    "value_bytes": self.limits.value_bytes,
-                },
+                wire.CallOpen(
+                    source=self.lang.file, entry=entry, limits=limits, value_bytes=self.limits.value_bytes
+                ),
                 self.limits.time_s,
             )
         except SubmissionFault as fault:
             return fault.verdict
-        if reply.get("loaded"):
+        if reply.loaded:
             return None
         return self._call_failure(reply) or TestVerdict(
             Status.RUNTIME_ERROR,
-            f"could not load the program: {reply.get('error', '')[-_EXCERPT:]}",
+            f"could not load the program: {(reply.error or '')[-_EXCERPT:]}",
         )
 
-    def _call_failure(self, reply: dict[str, Any]) -> TestVerdict | None:
-        if reply.get("timed_out"):
+    def _call_failure(self, reply: wire.CallReply) -> TestVerdict | None:
+        if reply.timed_out:
             return TestVerdict(Status.TIMEOUT, f"a call exceeded the {self.limits.time_s:g}s time limit")
-        if reply.get("output_exceeded"):
+        if reply.output_exceeded:
             return TestVerdict(Status.OUTPUT_LIMIT, f"output exceeded {self.limits.output_bytes} bytes")
-        if reply.get("too_large"):
-            return TestVerdict(Status.OUTPUT_LIMIT, f"the result is too large: {reply['too_large']}")
-        if reply.get("crashed"):
+        if reply.too_large:
+            return TestVerdict(Status.OUTPUT_LIMIT, f"the result is too large: {reply.too_large}")
+        if reply.crashed:
             verdict = classify(reply, self.limits, self.limits.memory_mb)
             return verdict or TestVerdict(Status.RUNTIME_ERROR, "the program exited during a call")
         return None
@@ -371,7 +366,7 @@ class Judge:
         wall_s = min(self.limits.time_s, self.budget.remaining())  # a deadline caps each call
         try:
             reply = self._ask(
-                {"op": "call", "args": encoded, "wall_s": wall_s},
+                wire.Call(args=encoded, wall_s=wall_s),
                 wall_s,
                 max_reply=self.limits.value_bytes * 4 // 3 + (1 << 20),
             )
@@ -382,14 +377,15 @@ class Judge:
         if failure is not None:
             self.failed = failure
             return None, failure
-        if "error" in reply:
-            return None, TestVerdict(Status.RUNTIME_ERROR, _RAISED, output=reply["error"][-_EXCERPT:])
+        if reply.error is not None:
+            return None, TestVerdict(Status.RUNTIME_ERROR, _RAISED, output=reply.error[-_EXCERPT:])
         try:
-            payload = base64.b64decode(reply["value_b64"])
-            return wire.loads(payload, self.limits.value_bytes), None
+            if reply.value is None:
+                raise wire.ProtocolError("the reply holds no value")
+            return wire.loads(reply.value, self.limits.value_bytes), None
         except wire.TooLarge as error:
             verdict = TestVerdict(Status.OUTPUT_LIMIT, f"the result is too large: {error}")
-        except (wire.ProtocolError, KeyError, ValueError, TypeError, MemoryError, RecursionError) as error:
+        except (wire.ProtocolError, ValueError, TypeError, MemoryError, RecursionError) as error:
             verdict = TestVerdict(Status.RUNTIME_ERROR, f"the result could not be decoded: {error}")
         self.failed = verdict
         return None, verdict
@@ -397,7 +393,7 @@ class Judge:
     def _close(self) -> None:
         if not self.box.broken:
             with contextlib.suppress(SubmissionFault):
-                self._ask({"op": "call_close"}, 5)
+                self._ask(wire.CallClose(), 5)
 
     def calls(self, tests: CallTests) -> list[TestVerdict]:
         failure = self._open(tests.fn_name)

@@ -1,8 +1,9 @@
 """Runs inside the candidate's own process: loads the program, then answers calls.
 
-Started by the supervisor in a fresh child of the process template, with the call
-channel on two descriptors (requests in, replies out). Each request holds a nonce and
-encoded arguments; each reply is that nonce, a kind byte and a payload (wire.py).
+Not a script: the supervisor imports it, and a fresh child of its process template calls
+:func:`serve` with the call channel on two descriptors (requests in, replies out). Each
+request is a wire.HarnessCall (a nonce and encoded arguments); each reply is that nonce,
+a kind byte and a payload (wire.reply_frame).
 Nothing here is trusted by the host: results are plain data checked outside, so a
 candidate that takes over this process can only answer calls, never judge them.
 """
@@ -39,12 +40,12 @@ def serve(source_path, entry, requests, replies, nonce):
     _send(replies, nonce, wire.LOADED, b"")
     while True:
         try:
-            request = wire.read_frame(requests)
+            call = wire.HarnessCall.from_dict(wire.read_frame(requests))
         except EOFError:
             return
-        nonce = str(request.get("nonce", ""))
+        nonce = call.nonce
         try:
-            value = function(*wire.decode(request["args"]))
+            value = function(*wire.decode(call.args))
             kind, payload = wire.VALUE, wire.dumps(value)
         except BaseException as error:
             kind, payload = wire.RAISED, _describe(error)

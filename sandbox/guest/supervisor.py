@@ -3,7 +3,8 @@
 
 Stdlib only; mounted read-only at /opt/verirl. The host talks to it over the
 container's attached stdin/stdout (length-prefixed JSON frames, see wire.py), so the hot
-path makes no Docker API call. Each request is one of:
+path makes no Docker API call. Each request is one of wire.py's ``Request`` messages,
+checked there before any handler sees it:
 
 * ``prepare``  — wipe, write the submission's files into a fresh directory, compile;
 * ``run``      — run a command with stdin under limits, return its output;
@@ -28,7 +29,6 @@ copy of that pristine state and reads its own job from its own pipe. Compiled la
 are exec'd, which replaces the image anyway.
 """
 
-import base64
 import contextlib
 import ctypes
 import fcntl
@@ -62,7 +62,6 @@ WORK, TMP, SHM, MQUEUE = "/work", "/tmp", "/dev/shm", "/dev/mqueue"
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": TMP, "LANG": "C.UTF-8", "TMPDIR": TMP}
 STDERR_EXCERPT = 4096
 ERROR_EXCERPT = 4000  # characters of a call's exception text passed on
-VALUE_BYTES = wire.VALUE_BYTES
 _GRACE_S = 0.05  # after the main process exits, how long to drain what it left in the pipes
 _TEMPLATE_S = 5.0  # a fork request answered later than this means the template is broken
 _MEMORY_SLACK = 96 << 20  # growth over the start baseline that reset still calls clean
@@ -103,12 +102,13 @@ def _default_signals(python):
 
 
 def _limits(limits, python=False, signals=True):
-    """The child's hard limits (and default signals), set between fork and run/exec."""
-    cpu = max(1, int(limits.get("cpu_s", 5) + 0.999))
-    memory = limits.get("memory_bytes")
-    files = limits.get("file_bytes", 64 << 20)
-    stack = limits.get("stack_bytes", 256 << 20)
-    processes = limits.get("processes", 64)
+    """The child's hard limits (and default signals), set between fork and run/exec;
+    ``limits`` is a wire.RunLimits."""
+    cpu = max(1, int(limits.cpu_s + 0.999))
+    memory = limits.memory_bytes
+    files = limits.file_bytes
+    stack = limits.stack_bytes
+    processes = limits.processes
     table = [
         (resource.RLIMIT_CPU, cpu, cpu + 1),
         (resource.RLIMIT_FSIZE, files, files),
@@ -303,16 +303,16 @@ def _child(fds):
         for number, fd in enumerate(high):
             os.dup2(fd, number)
         os.closerange(len(high), 1 << 16)
-        job = wire.parse(wire.read_raw(3, 1 << 20))
-        os.chdir(job["cwd"])
+        job = wire.Job.from_dict(wire.parse(wire.read_raw(3, 1 << 20)))
+        os.chdir(job.cwd)
         os.environ.clear()
         os.environ.update(ENV)
-        _limits(job["limits"], python=True, signals=False)()
-        if job["mode"] == "call":
-            code = harness.serve(job["path"], job["entry"], 3, 4, job["nonce"])
+        _limits(job.limits, python=True, signals=False)()
+        if job.mode == "call":
+            code = harness.serve(job.path, job.entry, 3, 4, job.nonce)
         else:
             os.close(3)
-            code = _run_script(job["path"])
+            code = _run_script(job.path)
     except SystemExit as exit_:
         code = _exit_code(exit_)
     except BaseException:
@@ -372,7 +372,8 @@ class Child:
 
 
 def start_python(template, job, call):
-    """A Python child of the template running ``job``; raises OSError or TemplateBroken."""
+    """A Python child of the template running ``job`` (a wire.Job); raises OSError or
+    TemplateBroken."""
     pipes = [os.pipe() for _ in range(5 if call else 4)]
     (in_r, in_w), (out_r, out_w), (err_r, err_w), (job_r, job_w) = pipes[:4]
     theirs = [in_r, out_w, err_w, job_r]
@@ -381,7 +382,7 @@ def start_python(template, job, call):
         theirs.append(pipes[4][1])
         ours.append(pipes[4][0])
     try:
-        wire.write_frame(job_w, job)  # a few hundred bytes: fits in the pipe
+        wire.write_frame(job_w, job.to_dict())  # a few hundred bytes: fits in the pipe
         pid = template.spawn(theirs, _TEMPLATE_S)
     except BaseException:
         for fd in ours:
@@ -462,44 +463,42 @@ class Streams:
     def open_count(self, ignore=()):
         return sum(1 for key in self.selector.get_map().values() if key.fd not in ignore)
 
-    def result(self):
-        # base64: the frame to the host stays within 4/3 of the output cap, whatever
-        # bytes the program wrote (JSON would escape each control byte into six).
-        return {
-            "stdout_b64": base64.b64encode(self.out).decode("ascii"),
-            "stderr": self.err.decode("utf-8", "replace"),
-            "output_exceeded": self.exceeded,
-        }
+    def stderr(self):
+        return self.err.decode("utf-8", "replace")
+
+
+class Exit:
+    """How a child ended: what a RunResult or a crashed CallReply reports of it."""
+
+    def __init__(self, exit_code=None, signal_=None, wall_s=0.0, cpu_s=0.0, max_rss_kb=0):
+        self.exit_code, self.signal = exit_code, signal_
+        self.wall_s, self.cpu_s, self.max_rss_kb = wall_s, cpu_s, max_rss_kb
 
 
 def _exit_info(status, usage, started):
-    info = {
-        "wall_s": round(time.monotonic() - started, 4),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 4),
-        "max_rss_kb": usage.ru_maxrss,
-    }
-    if os.WIFSIGNALED(status):
-        info["signal"] = os.WTERMSIG(status)
-        info["exit_code"] = None
-    else:
-        info["signal"] = None
-        info["exit_code"] = os.WEXITSTATUS(status)
-    return info
+    signaled = os.WIFSIGNALED(status)
+    return Exit(
+        exit_code=None if signaled else os.WEXITSTATUS(status),
+        signal_=os.WTERMSIG(status) if signaled else None,
+        wall_s=round(time.monotonic() - started, 4),
+        cpu_s=round(usage.ru_utime + usage.ru_stime, 4),
+        max_rss_kb=usage.ru_maxrss,
+    )
 
 
 def _spawn_failed(error):
-    return {
-        "spawn_error": str(error),
-        "exit_code": None,
-        "signal": None,
-        "timed_out": False,
-        "output_exceeded": False,
-        "stdout_b64": "",
-        "stderr": "",
-        "wall_s": 0,
-        "cpu_s": 0,
-        "max_rss_kb": 0,
-    }
+    return wire.RunResult(
+        exit_code=None,
+        signal=None,
+        timed_out=False,
+        output_exceeded=False,
+        stdout=b"",
+        stderr="",
+        wall_s=0.0,
+        cpu_s=0.0,
+        max_rss_kb=0,
+        spawn_error=str(error),
+    )
 
 
 # --------------------------------------------------------------------------- reset helpers
@@ -590,6 +589,16 @@ def _child_cpu(pid):
 # --------------------------------------------------------------------------- the supervisor
 
 
+class Loaded:
+    """The program ``call_open`` loaded: its harness process and call channel."""
+
+    def __init__(self, proc, streams, exit_fd, started, limits, value_bytes):
+        self.proc, self.streams, self.exit_fd = proc, streams, exit_fd
+        self.started, self.limits, self.value_bytes = started, limits, value_bytes
+        self.buffer = bytearray()  # reply bytes read, not yet a whole frame
+        self.closed = False  # the program closed its end of the reply channel
+
+
 class Supervisor:
     def __init__(self, template):
         self.template = template
@@ -615,21 +624,21 @@ class Supervisor:
         self.count += 1
         self.dir = os.path.join(WORK, f"s{self.count}")
         os.mkdir(self.dir, 0o700)
-        for name, content in request["files"].items():
-            if "/" in name or name.startswith("."):
-                return {"ok": False, "error": f"bad file name {name!r}"}
+        for name, content in request.files.items():
+            if not name or "/" in name or name.startswith("."):
+                return wire.PrepareReply(ok=False, error=f"bad file name {name!r}")
             with open(os.path.join(self.dir, name), "w", encoding="utf-8", errors="surrogatepass") as out:
                 out.write(content)
-        if not request.get("compile"):
-            return {"ok": True}
-        result = self._run(request["compile"], "", request["compile_limits"])
+        if not request.compile:
+            return wire.PrepareReply(ok=True)
+        result = self._run(request.compile, "", request.compile_limits)
         kill_all(self.keep)
-        compiled = result["exit_code"] == 0 and not result["timed_out"] and not result["output_exceeded"]
-        return {"ok": compiled, "compile": result}
+        compiled = result.exit_code == 0 and not result.timed_out and not result.output_exceeded
+        return wire.PrepareReply(ok=compiled, compile=result)
 
     def run(self, request):
-        target = request.get("python") or request["argv"]
-        result = self._run(target, request.get("stdin", ""), request["limits"])
+        target = request.python if request.python is not None else request.argv
+        result = self._run(target, request.stdin, request.limits)
         kill_all(self.keep)  # daemons, double forks and setsid children die with their test
         return result
 
@@ -637,13 +646,13 @@ class Supervisor:
         started = time.monotonic()
         try:
             if isinstance(argv, str):  # a Python script, run in a child of the template
-                job = {"mode": "run", "cwd": self.dir, "path": argv, "limits": limits}
+                job = wire.Job(mode="run", cwd=self.dir, path=argv, limits=limits)
                 proc = start_python(self.template, job, call=False)
             else:
                 proc = _spawn(argv, self.dir, limits)
         except (OSError, TemplateBroken) as error:
             return _spawn_failed(error)
-        streams = Streams(proc, limits.get("output_bytes", 8 << 20))
+        streams = Streams(proc, limits.output_bytes)
         stdin_fd = proc.stdin.fileno()
         os.set_blocking(stdin_fd, False)
         pending = memoryview(stdin_text.encode("utf-8", "surrogatepass"))
@@ -653,7 +662,7 @@ class Supervisor:
             proc.stdin.close()
         exit_fd = os.pidfd_open(proc.pid)
         streams.selector.register(exit_fd, selectors.EVENT_READ, None)
-        deadline = started + limits.get("wall_s", 5)
+        deadline = started + limits.wall_s
         timed_out, exited_at = False, None
         while True:
             now = time.monotonic()
@@ -686,66 +695,63 @@ class Supervisor:
             with contextlib.suppress(OSError):
                 stream.close()
         if outcome is None:
-            result = _spawn_failed(self.template.broken or "the program's exit could not be collected")
+            spawn_error = self.template.broken or "the program's exit could not be collected"
+            end = Exit()
         else:
-            result = _exit_info(*outcome, started)
-        result.update(streams.result())
-        result["timed_out"] = timed_out
-        return result
+            spawn_error, end = None, _exit_info(*outcome, started)
+        return wire.RunResult(
+            exit_code=end.exit_code,
+            signal=end.signal,
+            timed_out=timed_out,
+            output_exceeded=streams.exceeded,
+            stdout=bytes(streams.out),
+            stderr=streams.stderr(),
+            wall_s=end.wall_s,
+            cpu_s=end.cpu_s,
+            max_rss_kb=end.max_rss_kb,
+            spawn_error=spawn_error,
+        )
 
     def call_open(self, request):
         self._close_harness()
-        limits = request["limits"]
+        limits = request.limits
         nonce = os.urandom(wire.NONCE_BYTES // 2).hex()
         started = time.monotonic()
-        job = {
-            "mode": "call",
-            "cwd": self.dir,
-            "path": request["source"],
-            "entry": request["entry"],
-            "nonce": nonce,
-            "limits": limits,
-        }
+        job = wire.Job(
+            mode="call", cwd=self.dir, path=request.source, entry=request.entry, nonce=nonce, limits=limits
+        )
         try:
             proc = start_python(self.template, job, call=True)
         except (OSError, TemplateBroken) as error:
-            return {"crashed": True, **_spawn_failed(error)}
+            return wire.CallReply(crashed=True, spawn_error=str(error))
         proc.stdin.close()  # calls take no stdin
-        streams = Streams(proc, limits.get("output_bytes", 8 << 20))
+        streams = Streams(proc, limits.output_bytes)
         exit_fd = os.pidfd_open(proc.pid)
         os.set_blocking(proc.replies, False)
         os.set_blocking(proc.requests, False)
         streams.selector.register(proc.replies, selectors.EVENT_READ, None)
         streams.selector.register(exit_fd, selectors.EVENT_READ, None)
-        self.harness = {
-            "proc": proc,
-            "buffer": bytearray(),
-            "streams": streams,
-            "exit_fd": exit_fd,
-            "started": started,
-            "limits": limits,
-            "value_bytes": request.get("value_bytes", VALUE_BYTES),
-        }
-        return self._reply(nonce, limits.get("wall_s", 5), b"")
+        self.harness = Loaded(proc, streams, exit_fd, started, limits, request.value_bytes)
+        return self._reply(nonce, limits.wall_s, b"")
 
     def call(self, request):
         h = self.harness
         if h is None:
-            return {"crashed": True, "error": "no program is loaded"}
-        if h["buffer"]:
+            return wire.CallReply(crashed=True, error="no program is loaded")
+        if h.buffer:
             return self._crashed("the program wrote to its call channel without being asked")
         # A fresh nonce per call: a reply written ahead of time (before the question was
         # known) cannot be taken for the answer.
         nonce = os.urandom(wire.NONCE_BYTES // 2).hex()
-        body = wire.COMPACT.encode({"args": request["args"], "nonce": nonce})
-        wall_s = request.get("wall_s", h["limits"].get("wall_s", 5))
+        body = wire.COMPACT.encode(wire.HarnessCall(args=request.args, nonce=nonce).to_dict())
+        wall_s = h.limits.wall_s if request.wall_s is None else request.wall_s
         return self._reply(nonce, wall_s, wire.frame(body.encode()))
 
     def _reply(self, nonce, wall_s, pending):
         """Send ``pending`` and wait for the reply that carries ``nonce``, never longer
         than ``wall_s``; whatever the program does instead is charged to it."""
         h = self.harness
-        proc, streams, exit_fd = h["proc"], h["streams"], h["exit_fd"]
+        proc, streams, exit_fd = h.proc, h.streams, h.exit_fd
         deadline = time.monotonic() + wall_s
         pending = memoryview(pending)
         if pending:  # a request fits the pipe unless the program stopped reading
@@ -762,28 +768,28 @@ class Supervisor:
         try:
             while True:
                 try:
-                    body = wire.take_frame(h["buffer"], h["value_bytes"] + wire.NONCE_BYTES + 1)
+                    body = wire.take_frame(h.buffer, h.value_bytes + wire.NONCE_BYTES + 1)
                 except wire.TooLarge as error:
-                    return {"too_large": str(error)}
+                    return wire.CallReply(too_large=str(error))
                 if body is not None:
                     return self._answer(nonce, body)
                 now = time.monotonic()
                 if now >= deadline:
                     if closed:
                         return self._crashed("the program closed its reply channel")
-                    return {"timed_out": True}
+                    return wire.CallReply(timed_out=True)
                 if streams.exceeded:
-                    return {"output_exceeded": True}
+                    return wire.CallReply(output_exceeded=True)
                 for key, _ in streams.pump(min(0.05, deadline - now), extra=extra):
                     if key.fd == exit_fd:
                         # Take what it wrote before it exited (bounded: a descendant may
                         # still hold the channel open without writing).
                         before = -1
-                        while len(h["buffer"]) != before and not _complete(h["buffer"]):
-                            before = len(h["buffer"])
-                            if not self._drain(h) or before > h["value_bytes"] + (1 << 20):
+                        while len(h.buffer) != before and not _complete(h.buffer):
+                            before = len(h.buffer)
+                            if not self._drain(h) or before > h.value_bytes + (1 << 20):
                                 break
-                        if _complete(h["buffer"]):
+                        if _complete(h.buffer):
                             continue  # answer what it sent before it exited
                         return self._dead()
                     if key.fd == proc.requests:
@@ -804,23 +810,23 @@ class Supervisor:
                 with contextlib.suppress(KeyError, ValueError):
                     streams.selector.unregister(proc.requests)
             if closed:
-                h["closed"] = True
+                h.closed = True
 
     def _drain(self, h):
         """Read what the reply channel holds now (one read: a longer frame makes the
         channel readable again); False once it is closed."""
-        if h.get("closed"):
+        if h.closed:
             return False
         try:
-            chunk = os.read(h["proc"].replies, 1 << 20)
+            chunk = os.read(h.proc.replies, 1 << 20)
         except BlockingIOError:
             return True
         except OSError:
             chunk = b""
         if not chunk:
-            h["closed"] = True
+            h.closed = True
             return False
-        h["buffer"].extend(chunk)
+        h.buffer.extend(chunk)
         return True
 
     def _gone(self, exit_fd, message):
@@ -836,19 +842,19 @@ class Supervisor:
         if got != nonce:
             return self._crashed("a reply did not answer its call (stale or forged)")
         if kind == wire.LOADED:
-            return {"loaded": True}
-        if kind == wire.VALUE:
-            return {"value_b64": base64.b64encode(payload).decode("ascii")}
+            return wire.CallReply(loaded=True)
+        if kind == wire.VALUE:  # still encoded: the host decodes it, with its bounds
+            return wire.CallReply(value=payload)
         text = payload[-ERROR_EXCERPT * 4 :].decode("utf-8", "replace")[-ERROR_EXCERPT:]
         if kind == wire.NOT_LOADED:
-            return {"loaded": False, "error": text}
+            return wire.CallReply(loaded=False, error=text)
         if kind == wire.RAISED:
-            return {"error": text}
+            return wire.CallReply(error=text)
         return self._crashed("the program corrupted its call channel (unknown reply kind)")
 
     def _crashed(self, message):
         h = self.harness
-        return {"crashed": True, "error": message, "stderr": h["streams"].err.decode("utf-8", "replace")}
+        return wire.CallReply(crashed=True, error=message, stderr=h.streams.stderr())
 
     def _collect(self, proc):
         """(status, usage) of a child that has exited or was killed; None if lost."""
@@ -863,29 +869,35 @@ class Supervisor:
     def _dead(self):
         """The program exited: its status, usage and stderr."""
         h = self.harness
-        outcome = self._collect(h["proc"])
-        info = {} if outcome is None else _exit_info(*outcome, h["started"])
-        h["streams"].pump(0)
-        return {"crashed": True, **info, "stderr": h["streams"].err.decode("utf-8", "replace")}
+        outcome = self._collect(h.proc)
+        end = Exit() if outcome is None else _exit_info(*outcome, h.started)
+        h.streams.pump(0)
+        return wire.CallReply(
+            crashed=True,
+            stderr=h.streams.stderr(),
+            exit_code=end.exit_code,
+            signal=end.signal,
+            wall_s=end.wall_s,
+            cpu_s=end.cpu_s,
+            max_rss_kb=end.max_rss_kb,
+        )
 
     def call_close(self, request):
-        result = {}
-        if self.harness is not None:
-            result["cpu_s"] = _child_cpu(self.harness["proc"].pid)
+        cpu_s = None if self.harness is None else _child_cpu(self.harness.proc.pid)
         self._close_harness()
-        return result
+        return wire.CloseReply(cpu_s=cpu_s)
 
     def _close_harness(self):
         if self.harness is None:
             return
         h, self.harness = self.harness, None
-        h["proc"].close()
-        h["streams"].close()
+        h.proc.close()
+        h.streams.close()
         with contextlib.suppress(OSError):
-            os.close(h["exit_fd"])
+            os.close(h.exit_fd)
         kill_all(self.keep)
-        if not h["proc"].reaped:  # the template reaped it: take its report off the channel
-            self._collect(h["proc"])
+        if not h.proc.reaped:  # the template reaped it: take its report off the channel
+            self._collect(h.proc)
 
     def reset(self, request):
         self._close_harness()
@@ -907,23 +919,23 @@ class Supervisor:
         if held is not None and self.baseline is not None and held > self.baseline + _MEMORY_SLACK:
             problems.append(f"memory not released: {held >> 20} MB held, {self.baseline >> 20} MB at start")
         self.dir = None
-        return {"clean": not problems, "problems": problems}
+        return wire.ResetReply(clean=not problems, problems=problems)
 
     def fds(self, request):
         out = {}
         for e in os.listdir("/proc/self/fd"):
             with contextlib.suppress(OSError):
                 out[e] = os.readlink(f"/proc/self/fd/{e}")
-        return out
+        return wire.FdsReply(out)
 
     def hello(self, request):
-        return {
-            "pid": os.getpid(),
-            "uid": os.getuid(),
-            "python": sys.version.split()[0],
-            "template": self.template.pid,
-            "memory_baseline": self.baseline,
-        }
+        return wire.HelloReply(
+            pid=os.getpid(),
+            uid=os.getuid(),
+            python=sys.version.split()[0],
+            template=self.template.pid,
+            memory_baseline=self.baseline,
+        )
 
 
 def main():
@@ -932,21 +944,32 @@ def main():
     template = Template()  # before the first request: it must never see a job's data
     supervisor = Supervisor(template)
     handlers = {
-        name: getattr(supervisor, name)
-        for name in ("prepare", "run", "call_open", "call", "call_close", "reset", "hello", "fds")
+        wire.Prepare: supervisor.prepare,
+        wire.Run: supervisor.run,
+        wire.CallOpen: supervisor.call_open,
+        wire.Call: supervisor.call,
+        wire.CallClose: supervisor.call_close,
+        wire.Reset: supervisor.reset,
+        wire.Hello: supervisor.hello,
+        wire.Fds: supervisor.fds,
     }
+    assert set(handlers) == set(wire.REQUESTS.values())
     while True:
         try:
-            request = wire.read_frame(CHANNEL_IN)
+            frame = wire.read_frame(CHANNEL_IN)
         except (EOFError, wire.ProtocolError):
             return  # the host went away or broke the protocol: the box is replaced
-        handler = handlers.get(request.get("op"))
         try:
-            reply = handler(request) if handler else {"fault": f"unknown op {request.get('op')!r}"}
+            request = wire.parse_request(frame)
+        except wire.ProtocolError as error:  # nothing ran: a fault reply is enough
+            wire.write_frame(CHANNEL_OUT, wire.FaultReply(str(error)[:500]).to_dict())
+            continue
+        try:
+            reply = handlers[type(request)](request).to_dict()
         except BaseException as error:  # PID 1 must never die; the host replaces the box
             with contextlib.suppress(BaseException):
                 kill_all(supervisor.keep)
-            reply = {"fault": f"{type(error).__name__}: {str(error)[:500]}"}
+            reply = wire.FaultReply(f"{type(error).__name__}: {str(error)[:500]}").to_dict()
         wire.write_frame(CHANNEL_OUT, reply)
 
 

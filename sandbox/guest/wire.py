@@ -19,16 +19,22 @@ Decoding a result on the host is bounded work, whatever the candidate sent: a si
 before parsing, a container-count cap, a nesting cap checked without recursion, and no
 set or dict built from values that collide in Python's hash (each collision would cost
 a comparison with every earlier colliding element, with the GIL held).
+
+Every message is defined once, at the end of this file: the host's requests and the
+supervisor's replies (typed, checked field by field when read back from their JSON
+form), and the two the supervisor sends its own children (a job, a call).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 import os
 import struct
 from collections import Counter
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 MAX_FRAME = 64 * 1024 * 1024  # a host → supervisor request
 MAX_DEPTH = 100  # nesting of lists, tuples, sets and dicts in one value
@@ -322,3 +328,464 @@ def _excerpt(data: Any) -> str:
         return json.dumps(data)[:80]
     except (TypeError, ValueError, RecursionError):
         return type(data).__name__
+
+
+# --------------------------------------------------------------------------- messages
+#
+# Every message between the host and the supervisor (and the two the supervisor sends its
+# own children) is defined once here. ``to_dict()`` gives the JSON-able dict that goes on
+# the wire; ``from_dict()`` builds the message back and checks it completely first: an
+# unknown op, an unknown or missing key, or a value of the wrong type (exact types: a
+# bool is not an int) is a ProtocolError, never a KeyError or TypeError later on.
+#
+# A message class lists its fields as annotations (kept as text: the codec is chosen by
+# that text), with defaults for the optional ones. A field's wire key is its name, except
+# where a :class:`Key` default names another; bytes travel as base64 text (so a frame
+# stays within 4/3 of what a program wrote, whatever bytes those are: JSON would escape
+# each control byte into six). A field whose default is None is left out while it is
+# None; a sparse message (``_SPARSE``) leaves out every field that holds its default.
+#
+# Not dataclasses: importing ``dataclasses`` pulls in ``inspect``, ``ast`` and ``dis``,
+# which would sit in the process template and so in every candidate's process (a bigger
+# heap to fork, and more memory for a program to wade through).
+
+
+class _Mismatch(Exception):
+    """A value of the wrong type for its field (reported as a ProtocolError)."""
+
+
+def _exactly(kind: type) -> Any:
+    def load(value: Any) -> Any:
+        if type(value) is not kind:
+            raise _Mismatch
+        return value
+
+    return load
+
+
+def _real(value: Any) -> float:
+    if type(value) is float:
+        return value
+    if type(value) is int:  # JSON writes 5.0 as 5 in some encoders; bool is not a number here
+        return float(value)
+    raise _Mismatch
+
+
+def _strings(value: Any) -> list[str]:
+    if type(value) is not list or any(type(item) is not str for item in value):
+        raise _Mismatch
+    return value
+
+
+def _string_map(value: Any) -> dict[str, str]:
+    if type(value) is not dict or any(type(k) is not str or type(v) is not str for k, v in value.items()):
+        raise _Mismatch
+    return value
+
+
+def _bytes_load(value: Any) -> bytes:
+    if type(value) is not str:
+        raise _Mismatch
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise _Mismatch from None
+
+
+def _bytes_dump(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+# A field's annotation (its text: annotations stay strings here) → (load, dump); dump None
+# means the value is already JSON-able.
+_CODECS: dict[str, tuple[Any, Any]] = {
+    "str": (_exactly(str), None),
+    "int": (_exactly(int), None),
+    "bool": (_exactly(bool), None),
+    "float": (_real, None),
+    "bytes": (_bytes_load, _bytes_dump),
+    "list[str]": (_strings, None),
+    "dict[str, str]": (_string_map, None),
+    "list[Any]": (_exactly(list), None),  # already encoded with encode(): decode() checks it
+}
+_REQUIRED = object()
+
+
+def _codec(annotation: str) -> tuple[Any, Any]:
+    if annotation.endswith(" | None"):
+        load, dump = _codec(annotation[: -len(" | None")])
+        return (
+            lambda value: None if value is None else load(value),
+            None if dump is None else lambda value: None if value is None else dump(value),
+        )
+    if annotation in _CODECS:
+        return _CODECS[annotation]
+    nested = globals().get(annotation)
+    if isinstance(nested, type) and issubclass(nested, Message):
+        return nested.from_dict, nested.to_dict
+    raise TypeError(f"no wire codec for a field of type {annotation}")
+
+
+class Key:
+    """A field's default that also names its wire key: ``stdout: bytes = Key("stdout_b64")``."""
+
+    def __init__(self, key: str, default: Any = _REQUIRED) -> None:
+        self.key, self.default = key, default
+
+
+def _message(cls: Any) -> Any:
+    """Read ``cls``'s field declarations and compute its wire form once."""
+    table = []
+    # Its own annotations only (no inherited fields); not inspect: see above.
+    for name, annotation in cls.__dict__.get("__annotations__", {}).items():  # noqa: RUF063
+        if annotation.startswith("ClassVar"):
+            continue
+        default = cls.__dict__.get(name, _REQUIRED)
+        key = name
+        if isinstance(default, Key):
+            key, default = default.key, default.default
+        if default is not _REQUIRED:
+            delattr(cls, name)  # an instance always has every field set
+        load, dump = _codec(annotation)
+        table.append((name, key, load, dump, default, annotation))
+    cls._FIELDS = tuple(table)
+    cls._KEYS = frozenset(row[1] for row in table)
+    return cls
+
+
+class Message:
+    """Base of every message (see the section comment above): built with positional or
+    keyword arguments, compared by value, immutable."""
+
+    _SPARSE: ClassVar[bool] = False
+    _FIELDS: ClassVar[tuple] = ()
+    _KEYS: ClassVar[frozenset] = frozenset()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if len(args) > len(self._FIELDS):
+            raise TypeError(f"{type(self).__name__} takes {len(self._FIELDS)} fields, got {len(args)}")
+        for (name, *_), value in zip(self._FIELDS[: len(args)], args, strict=True):
+            if name in kwargs:
+                raise TypeError(f"{type(self).__name__}: {name} given twice")
+            kwargs[name] = value
+        for name, _, _, _, default, _ in self._FIELDS:
+            value = kwargs.pop(name, default)
+            if value is _REQUIRED:
+                raise TypeError(f"{type(self).__name__}: missing field {name}")
+            object.__setattr__(self, name, value)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unknown field {next(iter(kwargs))}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, row[0]) == getattr(other, row[0]) for row in self._FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # fields hold lists and dicts
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{row[0]}={getattr(self, row[0])!r}" for row in self._FIELDS)
+        return f"{type(self).__name__}({parts})"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, key, _, dump, default, _ in self._FIELDS:
+            value = getattr(self, name)
+            if default is not _REQUIRED and (
+                (value is None and default is None) or (self._SPARSE and value == default)
+            ):
+                continue
+            out[key] = value if dump is None else dump(value)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Any:
+        name = cls.__name__
+        if type(data) is not dict:
+            raise ProtocolError(f"{name}: expected an object, got {type(data).__name__}")
+        unknown = [key for key in data if key not in cls._KEYS]
+        if unknown:
+            raise ProtocolError(f"{name}: unknown field {_excerpt(unknown[0])}")
+        values = {}
+        for attr, key, load, _, default, annotation in cls._FIELDS:
+            if key not in data:
+                if default is _REQUIRED:
+                    raise ProtocolError(f"{name}: missing field {key!r}")
+                continue
+            try:
+                values[attr] = load(data[key])
+            except _Mismatch:
+                raise ProtocolError(
+                    f"{name}.{key}: expected {annotation}, got {type(data[key]).__name__}"
+                ) from None
+            except ProtocolError as error:  # a nested message
+                raise ProtocolError(f"{name}.{key}: {error}") from None
+        message = cls(**values)
+        message._check()
+        return message
+
+    def _check(self) -> None:
+        """Rules between fields, beyond each field's type; ProtocolError when broken."""
+
+
+R = TypeVar("R", bound=Message)
+
+
+class Request(Message, Generic[R]):
+    """A host → supervisor message: its fields plus ``"op"``; answered by a ``REPLY``."""
+
+    OP: ClassVar[str] = ""
+    REPLY: ClassVar[type]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op": self.OP, **Message.to_dict(self)}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Any:
+        if type(data) is not dict or data.get("op") != cls.OP:
+            raise ProtocolError(f"not a {cls.OP!r} request")
+        return Message.from_dict.__func__(cls, {k: v for k, v in data.items() if k != "op"})
+
+    def reply_from(self, data: Any) -> R | FaultReply:
+        """This request's reply (or the supervisor's fault report) from its wire form."""
+        if type(data) is dict and "fault" in data:
+            return FaultReply.from_dict(data)
+        return self.REPLY.from_dict(data)
+
+
+# ---------------------------------------------------------------- parts
+
+
+@_message
+class RunLimits(Message):
+    """A program's limits, set as rlimits in its process (and a wall clock and output cap
+    the supervisor enforces)."""
+
+    cpu_s: float
+    wall_s: float
+    memory_bytes: int | None  # RLIMIT_AS; None where a runtime reserves more than it uses
+    output_bytes: int  # stdout and stderr together
+    processes: int  # RLIMIT_NPROC
+    file_bytes: int = 64 << 20
+    stack_bytes: int = 256 << 20
+
+
+@_message
+class RunResult(Message):
+    """How a program run ended, and what it wrote."""
+
+    exit_code: int | None  # None when killed by a signal or never started
+    signal: int | None
+    timed_out: bool
+    output_exceeded: bool
+    stdout: bytes = Key("stdout_b64")
+    stderr: str  # an excerpt (the supervisor keeps its first few kB)
+    wall_s: float
+    cpu_s: float
+    max_rss_kb: int
+    spawn_error: str | None = None  # the program could not be started
+
+
+# ---------------------------------------------------------------- replies
+
+
+@_message
+class FaultReply(Message):
+    """The supervisor failed on a request (an exception of its own, or a malformed request)."""
+
+    fault: str
+
+
+@_message
+class HelloReply(Message):
+    pid: int
+    uid: int
+    python: str
+    template: int  # the process template's pid
+    memory_baseline: int | None  # bytes the box held at start (None: no cgroup stats)
+
+
+@_message
+class FdsReply(Message):
+    """The supervisor's open descriptors: number → what it points at. On the wire the map
+    itself is the reply."""
+
+    fds: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.fds)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Any:
+        try:
+            return cls(_string_map(data))
+        except _Mismatch:
+            raise ProtocolError("FdsReply: expected an object of strings") from None
+
+
+@_message
+class ResetReply(Message):
+    clean: bool  # back at the state the box started in
+    problems: list[str]
+
+
+@_message
+class PrepareReply(Message):
+    ok: bool
+    error: str | None = None  # why the files could not be written
+    compile: RunResult | None = None  # the compiler's run, for a compiled language
+
+
+@_message
+class CallReply(Message):
+    """The answer to ``call_open`` or ``call``. At most one outcome is set: ``loaded``
+    (call_open), ``value`` (the encoded result), ``error`` (the call raised, or the
+    program did not load), ``timed_out``, ``output_exceeded``, ``too_large`` or ``crashed``
+    (with what is known of the exit). ``value`` and ``error`` come from the candidate's
+    process: untrusted, and decoded with bounds (:func:`loads`)."""
+
+    _SPARSE = True
+    loaded: bool | None = None
+    value: bytes | None = Key("value_b64", None)
+    error: str | None = None
+    timed_out: bool = False
+    output_exceeded: bool = False
+    too_large: str | None = None
+    crashed: bool = False
+    stderr: str = ""
+    exit_code: int | None = None
+    signal: int | None = None
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    max_rss_kb: int = 0
+    spawn_error: str | None = None
+
+
+@_message
+class CloseReply(Message):
+    _SPARSE = True
+    cpu_s: float | None = None  # CPU seconds the program used over all its calls
+
+
+# ---------------------------------------------------------------- requests
+
+
+@_message
+class Hello(Request[HelloReply]):
+    OP = "hello"
+    REPLY = HelloReply
+
+
+@_message
+class Fds(Request[FdsReply]):
+    OP = "fds"
+    REPLY = FdsReply
+
+
+@_message
+class Reset(Request[ResetReply]):
+    """Kill everything, wipe every writable place and IPC object, report whether clean."""
+
+    OP = "reset"
+    REPLY = ResetReply
+
+
+@_message
+class Prepare(Request[PrepareReply]):
+    """Wipe, write the submission's files into a fresh directory, compile."""
+
+    OP = "prepare"
+    REPLY = PrepareReply
+    files: dict[str, str]  # plain names (no "/", no leading "."): the supervisor refuses others
+    compile: list[str] | None
+    compile_limits: RunLimits
+
+
+@_message
+class Run(Request[RunResult]):
+    """Run the prepared program once: a Python file (``python``, in a child of the process
+    template) or a command (``argv``), with ``stdin``."""
+
+    OP = "run"
+    REPLY = RunResult
+    limits: RunLimits
+    stdin: str = ""
+    python: str | None = None
+    argv: list[str] | None = None
+
+    def _check(self) -> None:
+        if (self.python is None) == (self.argv is None):
+            raise ProtocolError("Run: exactly one of 'python' and 'argv'")
+
+
+@_message
+class CallOpen(Request[CallReply]):
+    """Load a Python program in a harness process; its entry point answers ``Call``s."""
+
+    OP = "call_open"
+    REPLY = CallReply
+    source: str
+    entry: str
+    limits: RunLimits  # cpu_s is cumulative over all calls; wall_s bounds loading
+    value_bytes: int = VALUE_BYTES  # the cap on one encoded result
+
+
+@_message
+class Call(Request[CallReply]):
+    OP = "call"
+    REPLY = CallReply
+    args: list[Any]  # the arguments, encoded with encode()
+    wall_s: float | None = None  # None: the limits' wall_s
+
+
+@_message
+class CallClose(Request[CloseReply]):
+    OP = "call_close"
+    REPLY = CloseReply
+
+
+REQUESTS: dict[str, type[Request]] = {
+    cls.OP: cls for cls in (Hello, Fds, Reset, Prepare, Run, CallOpen, Call, CallClose)
+}
+
+
+def parse_request(data: Any) -> Request:
+    """The request in a frame from the host; ProtocolError for an unknown op or a
+    malformed request."""
+    op = data.get("op") if type(data) is dict else None
+    cls = REQUESTS.get(op) if type(op) is str else None
+    if cls is None:
+        raise ProtocolError(f"unknown op {_excerpt(op)}")
+    return cls.from_dict(data)
+
+
+# ---------------------------------------------------------------- inside the box
+
+
+@_message
+class Job(Message):
+    """What a child of the process template runs (supervisor → child, on its job pipe)."""
+
+    mode: str  # "run": a script; "call": a harness serving calls
+    cwd: str
+    path: str
+    limits: RunLimits
+    entry: str | None = None  # call mode: the function to serve
+    nonce: str | None = None  # call mode: the nonce of the load report
+
+    def _check(self) -> None:
+        if self.mode not in ("run", "call"):
+            raise ProtocolError(f"Job: unknown mode {_excerpt(self.mode)}")
+        if self.mode == "call" and (self.entry is None or self.nonce is None):
+            raise ProtocolError("Job: call mode needs 'entry' and 'nonce'")
+
+
+@_message
+class HarnessCall(Message):
+    """One call (supervisor → harness). The reply is not JSON: see :func:`reply_frame`."""
+
+    args: list[Any]  # encoded with encode()
+    nonce: str
