@@ -407,6 +407,32 @@ def test_round_robin_over_two_servers(start_server):
     assert a.log().count('"event": "scored"') + b.log().count('"event": "scored"') == 50
 
 
+@pytest.mark.parametrize("age_s", [None, 1.0])
+def test_max_connection_age_makes_clients_reconnect_without_cutting_calls(start_server, tmp_path, age_s):
+    """With max_connection_age_s the server closes old connections (a GOAWAY), so a client
+    of a dns:/// name re-resolves and finds servers added since; a call in flight is not cut."""
+    config = tmp_path / "verirl.toml"
+    config.write_text(f"max_connection_age_s = {age_s}\n" if age_s else "")
+    srv = start_server("--workers", "1", "--config", str(config))
+    slow = "import time\ntime.sleep(2.5)\n" + SUM  # outlives the connection's age
+
+    async def main():
+        async with AsyncRewardClient(srv.target, retries=0) as client:
+            first = await client.score([code("slow", slow)])
+            assert first[0].correct, first[0].message
+            ready = grpc.ChannelConnectivity.READY
+            try:  # the connection that carried the slow call is closed once it is old enough
+                await asyncio.wait_for(client.channel.wait_for_state_change(ready), timeout=4)
+                closed = True
+            except TimeoutError:
+                closed = False
+            after = await client.score([math("m", "4", "4")])  # reconnects transparently
+            return closed, after[0].correct
+
+    closed, correct = asyncio.run(main())
+    assert correct and closed == (age_s is not None)
+
+
 @pytest.mark.destructive
 def test_docker_daemon_stopped_and_restarted(start_server):
     srv = start_server("--workers", "1")

@@ -59,6 +59,10 @@ class ServerConfig:
     ledger_max_groups: int = 1_000_000  # split-group ledger bound (rewards.compose.GroupLedger)
     grace_s: float = 30.0  # how long shutdown waits for in-flight work
     drain_notice_s: float = 1.0  # NOT_SERVING this long before refusing calls, so balancers move away
+    # Close each client connection after this long (a GOAWAY; calls in flight get
+    # default_deadline_s to finish), so clients of a `dns:///` name re-resolve it and find
+    # servers added since they connected. None: connections live as long as clients keep them.
+    max_connection_age_s: float | None = None
     metrics_port: int | None = None  # Prometheus /metrics on host:metrics_port
     http_port: int | None = None  # OpenRLHF-compatible HTTP endpoint
     token: str | None = None  # prefer token_env or token_file: a token in a file on disk is safer
@@ -121,8 +125,11 @@ class ServerConfig:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if self.max_message_bytes > 2**31 - 1:
             raise ValueError("max_message_bytes must be below 2 GiB (gRPC's limit)")
-        for name in ("default_deadline_s", "http_read_timeout_s", "math_budget_s", "grace_s"):
+        for name in ("default_deadline_s", "http_read_timeout_s", "math_budget_s", "grace_s",
+                     "max_connection_age_s"):  # fmt: skip
             value = getattr(self, name)
+            if value is None and name == "max_connection_age_s":
+                continue
             if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < float("inf"):
                 raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
         if self.reward is not None:

@@ -37,7 +37,15 @@ from grpc_reflection.v1alpha import reflection
 
 from rewards.compose import GroupLedger, Reservation, RewardSpec
 from rewards.engine import Engine, build_engine
-from rewards.schema import MAX_ECHO_CHARS, ContractError, Kind, MathReference, Result, Sample
+from rewards.schema import (
+    MAX_ECHO_CHARS,
+    MAX_MESSAGE_CHARS,
+    ContractError,
+    Kind,
+    MathReference,
+    Result,
+    Sample,
+)
 from rewards.scoring import Budget, StartupError
 from sandbox.languages import LANGUAGES
 from verirl import __version__, config, metrics
@@ -417,8 +425,6 @@ class RewardService:
         ).SerializeToString()
 
     def _limits(self) -> pb.Limits:
-        from rewards.schema import MAX_MESSAGE_CHARS
-
         cfg = self.cfg
         return pb.Limits(
             max_batch_samples=cfg.max_batch_samples,
@@ -523,6 +529,11 @@ async def start(engine: Engine, cfg: config.ServerConfig) -> Running:
         ("grpc.max_receive_message_length", cfg.max_message_bytes),
         ("grpc.max_send_message_length", cfg.max_message_bytes),
     ]
+    if cfg.max_connection_age_s is not None:
+        options += [
+            ("grpc.max_connection_age_ms", int(cfg.max_connection_age_s * 1000)),
+            ("grpc.max_connection_age_grace_ms", int(cfg.default_deadline_s * 1000)),
+        ]
     server = grpc.aio.server(interceptors=[TokenAuth(token)] if token else [], options=options)
     service = RewardService(engine, cfg)
     server.add_generic_rpc_handlers((service.handler(),))
