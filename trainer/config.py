@@ -17,6 +17,18 @@ def _h(text: str) -> dict[str, str]:
 
 
 @dataclass
+class ScoringSettings:
+    """What every command that generates answers and scores them through the reward
+    server shares: ``eval`` here, ``difficulty``, ``filter`` and ``sample`` in
+    ``trainer/recipe_config.py``. (``train`` has its own, grouped with its rollout.)"""
+
+    batch_size: int = field(default=64, metadata=_h("sequences per generate call"))
+    server: str | None = field(default=None, metadata=_h("reward server; default: start one locally"))
+    server_config: str | None = field(default=None, metadata=_h("settings file of the local server"))
+    seed: int = 0
+
+
+@dataclass
 class TrainConfig:
     # data and run
     model: str = field(default="smollm2", metadata=_h("policy: directory, hub id, .gguf file, or 'smollm2'"))
@@ -117,15 +129,11 @@ class TrainConfig:
 
 
 @dataclass
-class EvalConfig:
+class EvalConfig(ScoringSettings):
     model: str = field(default="smollm2", metadata={"help": "directory, hub id, .gguf file, or 'smollm2'"})
     data: str = field(default="", metadata={"help": "problems, JSON Lines"})
     output: str | None = field(default=None, metadata={"help": "per-problem results, JSON Lines"})
     samples: int = field(default=0, metadata={"help": "sampled answers per problem (mean accuracy)"})
     max_new_tokens: int = 64
     temperature: float = 1.0
-    batch_size: int = field(default=64, metadata={"help": "sequences per generate call"})
     limit: int | None = field(default=None, metadata={"help": "only the first N problems"})
-    server: str | None = field(default=None, metadata={"help": "reward server; default: start one locally"})
-    server_config: str | None = field(default=None, metadata={"help": "settings file of the local server"})
-    seed: int = 0

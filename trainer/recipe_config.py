@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
-def _h(text: str) -> dict[str, str]:
-    return {"help": text}
+from trainer.config import ScoringSettings, _h
 
 
 @dataclass
-class DifficultyConfig:
+class DifficultyConfig(ScoringSettings):
     model: str = field(default="smollm2", metadata=_h("the grading model (Kimi: an SFT model)"))
     data: str = field(default="", metadata=_h("problems, JSON Lines"))
     output: str = field(default="", metadata=_h("graded problems, JSON Lines (default: DATA.graded.jsonl)"))
@@ -28,17 +26,13 @@ class DifficultyConfig:
     )
     tag: bool = field(default=False, metadata=_h("also tag each problem KIND/L<level> (first tag)"))
     histogram: str | None = field(default=None, metadata=_h("PNG of the levels (default: OUTPUT.png)"))
-    batch_size: int = field(default=64, metadata=_h("sequences per generate call"))
     chunk: int = field(default=16, metadata=_h("problems graded between progress saves"))
     limit: int | None = field(default=None, metadata=_h("only the first N problems"))
-    server: str | None = field(default=None, metadata=_h("reward server; default: start one locally"))
-    server_config: str | None = field(default=None, metadata=_h("settings file of the local server"))
-    seed: int = 0
     threads: int | None = field(default=None, metadata=_h("torch CPU threads"))
 
 
 @dataclass
-class FilterConfig:
+class FilterConfig(ScoringSettings):
     data: str = field(default="", metadata=_h("problems, JSON Lines"))
     output: str = field(default="", metadata=_h("kept problems, JSON Lines"))
     rejects: str = field(default="", metadata=_h("dropped problems with their reasons, JSON Lines"))
@@ -50,17 +44,13 @@ class FilterConfig:
     guesses: int = field(default=8, metadata=_h("direct answers sampled per problem (Kimi: 8)"))
     guess_tokens: int = field(default=8, metadata=_h("tokens a direct answer may take"))
     temperature: float = 1.0
-    batch_size: int = field(default=64, metadata=_h("sequences per generate call"))
     rules: list[str] = field(
         default_factory=list, metadata=_h("only these rules (default: all); see `verirl filter` docs")
     )
-    server: str | None = field(default=None, metadata=_h("reward server; default: start one locally"))
-    server_config: str | None = field(default=None, metadata=_h("settings file of the local server"))
-    seed: int = 0
 
 
 @dataclass
-class SampleConfig:
+class SampleConfig(ScoringSettings):
     model: str = field(default="smollm2", metadata=_h("the policy to draw responses from"))
     data: str = field(default="", metadata=_h("problems, JSON Lines"))
     output: str = field(default="", metadata=_h("verified {prompt, response} pairs, JSON Lines"))
@@ -68,11 +58,7 @@ class SampleConfig:
     keep: str = field(default="all", metadata=_h("all | shortest (Kimi's shortest rejection sampling)"))
     temperature: float = 1.0
     max_new_tokens: int = 64
-    batch_size: int = field(default=64, metadata=_h("sequences per generate call"))
     limit: int | None = field(default=None, metadata=_h("only the first N problems"))
-    server: str | None = field(default=None, metadata=_h("reward server; default: start one locally"))
-    server_config: str | None = field(default=None, metadata=_h("settings file of the local server"))
-    seed: int = 0
     threads: int | None = field(default=None, metadata=_h("torch CPU threads"))
 
 

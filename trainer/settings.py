@@ -47,7 +47,10 @@ def _parse_list(kind: type):
 def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
     """One flag per field of ``cls``; defaults are None so that unset flags can be told apart."""
     hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
+    own = cls.__dict__.get("__annotations__", {})
+    fields = dataclasses.fields(cls)
+    # the command's own settings first, the ones shared through a base class after them
+    for f in [f for f in fields if f.name in own] + [f for f in fields if f.name not in own]:
         kind, _ = _base_type(hints[f.name])
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         help_text = f.metadata.get("help", "")
