@@ -366,7 +366,7 @@ def _exactly(kind: type) -> Any:
 def _real(value: Any) -> float:
     if type(value) is float:
         return value
-    if type(value) is int:  # JSON writes 5.0 as 5 in some encoders; bool is not a number here
+    if type(value) is int:  # a limit of 5 (not 5.0) travels as a JSON integer; a bool never passes
         return float(value)
     raise _Mismatch
 
