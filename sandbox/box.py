@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
 import docker
 import docker.errors
@@ -124,41 +124,18 @@ class Box:
     def id(self) -> str:
         return self.container.id
 
-    @overload
     def request(
         self,
-        message: wire.Request[R],
+        request: wire.Request[R],
         timeout_s: float,
         abandon: Callable[[], bool] | None = None,
         max_reply: int = 1 << 20,
-    ) -> R: ...
-
-    @overload
-    def request(
-        self,
-        message: dict[str, Any],
-        timeout_s: float,
-        abandon: Callable[[], bool] | None = None,
-        max_reply: int = 1 << 20,
-    ) -> dict[str, Any]: ...
-
-    def request(
-        self,
-        message: wire.Request[R] | dict[str, Any],
-        timeout_s: float,
-        abandon: Callable[[], bool] | None = None,
-        max_reply: int = 1 << 20,
-    ) -> R | dict[str, Any]:
+    ) -> R:
         """Send one request (a wire.Request) and wait for its reply, checked against the
         request's reply type; BoxError when the box is unusable (a malformed reply
         included), :class:`Fault` when the supervisor failed on the request,
         :class:`Abandoned` as soon as ``abandon()`` turns true while waiting. A reply
-        longer than ``max_reply`` bytes is refused before it is buffered.
-
-        A request in its wire form (a dict, as diagnostics and tests write it) is checked
-        the same way and answered in wire form too."""
-        as_dict = isinstance(message, dict)
-        request = wire.parse_request(message) if as_dict else message
+        longer than ``max_reply`` bytes is refused before it is buffered."""
         body = wire.COMPACT.encode(request.to_dict()).encode()
         try:
             self._socket.sendall(struct.pack(">I", len(body)) + body)
@@ -171,7 +148,7 @@ class Box:
             raise BoxError(f"container {self.id[:12]} sent a malformed reply: {error}") from None
         if isinstance(reply, wire.FaultReply):
             raise Fault(f"the sandbox supervisor failed: {reply.fault}")
-        return reply.to_dict() if as_dict else reply
+        return reply
 
     def _read_reply(self, deadline: float, abandon: Callable[[], bool] | None, max_reply: int) -> Any:
         while True:

@@ -8,7 +8,7 @@ it, and whenever its channel fails; a replacement is started in the background s
 pool keeps its size.
 
 Example:
-    >>> from sandbox.guest import wire               # doctest: +SKIP
+    >>> from sandbox.guest import wire
     >>> from sandbox.pool import SandboxPool
     >>> with SandboxPool(size=2) as pool, pool.box() as box:
     ...     box.request(wire.Hello(), timeout_s=5).uid
@@ -21,8 +21,10 @@ import contextlib
 import logging
 import os
 import queue
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -58,7 +60,7 @@ class SandboxPool:
         self.image = image or ensure_image(self.client)
         self.size = size
         self.recycle_after = recycle_after
-        self.owner = f"pool-{os.getpid()}-{id(self)}"
+        self.owner = owner_label()
         self._overrides = spec_overrides or {}
         self._uids = queue.SimpleQueue()
         for i in range(size):
@@ -188,7 +190,7 @@ def remove_labelled(client: docker.DockerClient, owner: str | None = None) -> in
     label = LABEL if owner is None else f"{LABEL}={owner}"
     removed = 0
     for container in client.containers.list(all=True, filters={"label": label}):
-        if owner is None and _owner_alive(container.labels.get(LABEL, "")):
+        if owner is None and _owner_alive(container.labels.get(LABEL, ""), client):
             continue
         with contextlib.suppress(docker.errors.DockerException, OSError):
             container.remove(force=True)
@@ -196,12 +198,32 @@ def remove_labelled(client: docker.DockerClient, owner: str | None = None) -> in
     return removed
 
 
-def _owner_alive(owner: str) -> bool:
-    parts = owner.split("-")
-    if len(parts) != 3 or not parts[1].isdigit():
+def owner_label() -> str:
+    """``pool-<host>-<pid>-<random>``: which process owns a container. The host name is
+    needed because servers run in containers of their own (deploy/), where every one is
+    pid 1 of its namespace, all sharing one Docker Engine."""
+    return f"pool-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _owner_alive(owner: str, client: docker.DockerClient) -> bool:
+    """Whether the owner may still be running; only a provably dead owner's containers
+    are orphans. A process of this host is checked by pid. Another host name is another
+    server's container on this engine (checked by its state) or another machine (kept)."""
+    try:
+        host, pid, _ = owner.removeprefix("pool-").rsplit("-", 2)
+    except ValueError:
+        return False  # not a label this code writes (an older format): nobody owns it now
+    if host != socket.gethostname():
+        try:
+            return client.containers.get(host).status in ("running", "restarting", "paused")
+        except docker.errors.NotFound:
+            return True  # not a container here: another machine's, not ours to judge
+        except (docker.errors.DockerException, OSError):
+            return True
+    if not pid.isdigit():
         return False
     try:
-        os.kill(int(parts[1]), 0)
+        os.kill(int(pid), 0)
     except ProcessLookupError:
         return False
     except PermissionError:

@@ -1,5 +1,6 @@
 """The code sandbox end to end: a real Docker Engine, real containers, real toolchains."""
 
+import contextlib
 import time
 
 import docker
@@ -8,7 +9,8 @@ import pytest
 from bench.humaneval import problems, sample
 from rewards.code import CodeScorer, complete_with_prompt, extract_code
 from rewards.schema import Status, decode_sample
-from sandbox.box import LABEL
+from sandbox.box import LABEL, BoxError
+from sandbox.guest import wire
 from sandbox.pool import SandboxPool
 
 
@@ -269,7 +271,7 @@ def test_supervisor_leaks_no_descriptors(scorer):
     for item in (slow, calls, slow, calls):
         score(scorer, item)
     with scorer.pool().box() as box:
-        fds = box.request({"op": "fds"}, timeout_s=10)
+        fds = box.request(wire.Fds(), timeout_s=10).fds
     # the host channel (0, 1, 2) and the one socket to the process template, nothing else
     assert sorted(fds) == ["0", "1", "2", "3"] and fds["3"].startswith("socket:"), fds
 
@@ -282,10 +284,51 @@ def test_pool_recycles_and_leaves_no_containers():
         for _ in range(3):
             with pool.box() as box:
                 ids.append(box.id)
-                box.request({"op": "hello"}, timeout_s=10)
+                box.request(wire.Hello(), timeout_s=10)
         assert ids[0] == ids[1] != ids[2] and pool.recycled == 1
     time.sleep(0.5)
     assert client.containers.list(all=True, filters={"label": f"{LABEL}={owner}"}) == []
+
+
+def test_only_containers_of_a_provably_dead_owner_are_orphans():
+    """A pool removes the containers of owners that are gone. Owners are told apart by host
+    name and pid, because replicas in containers (deploy/) are all pid 1 on one engine."""
+    import os
+    import socket
+    import subprocess
+
+    from sandbox.image import ensure_image
+    from sandbox.pool import owner_label, remove_labelled
+
+    client = docker.from_env()
+    image = ensure_image(client)
+    host = socket.gethostname()
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid of this host that has exited
+    replica = client.containers.create(image, command="true")  # a server's container, never started
+    labels = {
+        "ours_alive": f"pool-{host}-{os.getpid()}-aaaa",
+        "ours_dead": f"pool-{host}-{gone.pid}-bbbb",
+        "replica_stopped": f"pool-{replica.id[:12]}-1-cccc",
+        "other_machine": "pool-some-other-machine-1-dddd",
+        "old_format": "pool-12345-140000000",
+    }
+    made = {
+        name: client.containers.create(
+            image, command="true", labels={LABEL: value}, name=f"verirl-owner-{name}-{gone.pid}"
+        )
+        for name, value in labels.items()
+    }
+    try:
+        remove_labelled(client)
+        left = {c.name for c in client.containers.list(all=True, filters={"label": LABEL})}
+        kept = {name for name, c in made.items() if c.name in left}
+        assert kept == {"ours_alive", "other_machine"}
+        assert owner_label().startswith(f"pool-{host}-{os.getpid()}-") and owner_label() != owner_label()
+    finally:
+        for container in [*made.values(), replica]:
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True)
 
 
 def test_a_dead_container_is_replaced():
@@ -293,11 +336,11 @@ def test_a_dead_container_is_replaced():
         with pool.box() as box:
             first = box.id
         box.container.kill()
-        with pytest.raises(Exception), pool.box() as same:  # noqa: B017 - the channel error is the point
-            same.request({"op": "hello"}, timeout_s=10)
+        with pytest.raises(BoxError), pool.box() as same:  # the dead box's channel fails
+            same.request(wire.Hello(), timeout_s=10)
         with pool.box(timeout_s=60) as fresh:
             assert fresh.id != first
-            assert fresh.request({"op": "hello"}, timeout_s=10)["pid"] == 1
+            assert fresh.request(wire.Hello(), timeout_s=10).pid == 1
 
 
 # --------------------------------------------------------------------------- the wire messages
