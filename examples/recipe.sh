@@ -64,4 +64,7 @@ for arm in uniform curriculum prioritized sft_rl; do
     $V eval --model "$OUT/$arm/final" --data "$OUT/data/heldout.jsonl" --samples "$EVAL_SAMPLES" \
         --output "$OUT/$arm/heldout.jsonl" | tee "$OUT/$arm/heldout_summary.json"
 done
-$V plot "$OUT/uniform" "$OUT/curriculum" "$OUT/prioritized" "$OUT/sft_rl" --x time --output "$OUT/curves.png"
+# the SFT arm's curve starts after the minutes its sampling and SFT took
+sft_minutes=$($PY -c "print(round($spent / 60, 2))")
+$V plot "$OUT/uniform" "$OUT/curriculum" "$OUT/prioritized" "$OUT/sft_rl" --x time \
+    --offset "sft_rl=$sft_minutes" --output "$OUT/curves.png"

@@ -240,10 +240,23 @@ def test_cli_train_eval_plot(tmp_path, server, digits_model):
 
     png = tmp_path / "curves.png"
     done = subprocess.run(
-        [*verirl, "plot", str(run), "--output", str(png)], cwd=ROOT, capture_output=True, text=True
-    )
+        [*verirl, "plot", str(run), "--output", str(png), "--x", "time", "--offset", f"{run.name}=3"],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_plot_offsets_shift_a_run_on_the_minutes_axis():
+    from trainer.plot import _x, parse_offsets
+
+    rows = [{"step": 1, "train_s": 30.0}, {"step": 2, "train_s": 90.0}]
+    assert _x(rows, "time") == [0.5, 1.5]
+    assert _x(rows, "time", parse_offsets(["sft_rl=10"])["sft_rl"]) == [10.5, 11.5]
+    assert _x(rows, "step", 10.0) == [1, 2]  # steps are steps
+    assert parse_offsets(["runs/a=b=2.5"]) == {"runs/a=b": 2.5}
+    with pytest.raises(ValueError, match="RUN=MINUTES"):
+        parse_offsets(["sft_rl"])
 
 
 def test_train_help_shows_every_setting_with_its_default():

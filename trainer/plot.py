@@ -3,6 +3,9 @@
 Four panels — reward, training accuracy (with held-out accuracy as markers), response
 length, and the distance from the sampling policy (Kimi's squared log-ratio, or GRPO's
 KL) — with one line per run, against steps or minutes of training (evaluation excluded).
+``--offset RUN=MINUTES`` shifts a run right on the minutes axis: the wall time it spent
+before RL (rejection sampling and SFT, in the data recipe's SFT-then-RL arm), so arms of
+equal wall time end at the same x.
 """
 
 from __future__ import annotations
@@ -25,12 +28,24 @@ def read_metrics(run_dir: str | Path) -> tuple[list[dict[str, Any]], list[dict[s
     return [r for r in rows if not r.get("eval")], [r for r in rows if r.get("eval")]
 
 
-def _x(rows: list[dict[str, Any]], axis: str) -> list[float]:
+def _x(rows: list[dict[str, Any]], axis: str, offset_min: float = 0.0) -> list[float]:
     """Steps, or minutes of training (``train_s``: evaluation time is not counted)."""
-    return [r["step"] if axis == "step" else r.get("train_s", 0.0) / 60 for r in rows]
+    return [r["step"] if axis == "step" else offset_min + r.get("train_s", 0.0) / 60 for r in rows]
 
 
-def plot_runs(runs: list[str], output: str, x: str = "step") -> Path:
+def parse_offsets(items: list[str]) -> dict[str, float]:
+    """``["sft_rl=10.5"]`` → ``{"sft_rl": 10.5}`` (a run directory's name, minutes)."""
+    offsets = {}
+    for item in items:
+        name, _, minutes = item.rpartition("=")
+        try:
+            offsets[name] = float(minutes)
+        except ValueError:
+            raise ValueError(f"--offset wants RUN=MINUTES, got {item!r}") from None
+    return offsets
+
+
+def plot_runs(runs: list[str], output: str, x: str = "step", offsets: dict[str, float] | None = None) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -42,16 +57,17 @@ def plot_runs(runs: list[str], output: str, x: str = "step") -> Path:
         if not train:
             continue
         label = Path(run).name
+        shift = (offsets or {}).get(label, 0.0)
         for ax, (key, title) in zip(axes.flat, PANELS, strict=True):
             if key == "divergence":
                 key = "log_ratio_sq" if "log_ratio_sq" in train[0] else "kl"
             ys = [r.get(key) for r in train]
-            points = [(a, b) for a, b in zip(_x(train, x), ys, strict=True) if b is not None]
+            points = [(a, b) for a, b in zip(_x(train, x, shift), ys, strict=True) if b is not None]
             if points:
                 line = ax.plot(*zip(*points, strict=True), label=f"{label} (train)", alpha=0.8)[0]
                 if key == "accuracy" and evals:
                     ax.plot(
-                        _x(evals, x), [r["accuracy"] for r in evals], "o--",
+                        _x(evals, x, shift), [r["accuracy"] for r in evals], "o--",
                         color=line.get_color(), label=f"{label} (held-out, greedy)",
                     )  # fmt: skip
             ax.set_title(title)
@@ -74,8 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("runs", nargs="+", help="run directories (each with metrics.jsonl)")
     parser.add_argument("--output", default="curves.png")
     parser.add_argument("--x", choices=("step", "time"), default="step")
+    parser.add_argument("--offset", action="append", default=[], metavar="RUN=MINUTES")
     args = parser.parse_args(argv)
-    print(plot_runs(args.runs, args.output, args.x))
+    print(plot_runs(args.runs, args.output, args.x, parse_offsets(args.offset)))
     return 0
 
 

@@ -139,8 +139,14 @@ def _add_trainer_commands(commands: argparse._SubParsersAction) -> None:
     plot.add_argument("runs", nargs="+", help="run directories (each with metrics.jsonl)")
     plot.add_argument("--output", default="curves.png", help="PNG file (default: curves.png)")
     plot.add_argument("--x", choices=("step", "time"), default="step", help="x axis: step or minutes")
+    plot.add_argument(
+        "--offset", action="append", default=[], metavar="RUN=MINUTES",
+        help="shift a run on the minutes axis by the wall time it spent before RL (e.g. sft_rl=10.5)",
+    )  # fmt: skip
     plot.set_defaults(
-        run=lambda a: __import__("trainer.plot").plot.main([*a.runs, "--output", a.output, "--x", a.x])
+        run=lambda a: __import__("trainer.plot").plot.main(
+            [*a.runs, "--output", a.output, "--x", a.x, *(f"--offset={o}" for o in a.offset)]
+        )
     )
 
 
