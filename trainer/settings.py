@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import tomllib
 import types
 import typing
@@ -47,7 +48,7 @@ def _parse_list(kind: type):
 def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
     """One flag per field of ``cls``; defaults are None so that unset flags can be told apart."""
     hints = typing.get_type_hints(cls)
-    own = cls.__dict__.get("__annotations__", {})
+    own = inspect.get_annotations(cls)  # this class's fields, not its bases'
     fields = dataclasses.fields(cls)
     # the command's own settings first, the ones shared through a base class after them
     for f in [f for f in fields if f.name in own] + [f for f in fields if f.name not in own]:
