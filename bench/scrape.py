@@ -129,7 +129,7 @@ def cpu_seconds(pid: int) -> float:
 
 class ProcessProbe:
     """Samples a local server process; ``containers`` counts its sandbox containers
-    (labelled with the pool's owner, which names the server's pid)."""
+    (labelled with the pool's owner, which names the host and the server's pid)."""
 
     def __init__(self, pid: int, docker_client=None) -> None:
         self.pid = pid
@@ -148,9 +148,10 @@ class ProcessProbe:
         if self.docker is not None:
             with contextlib.suppress(Exception):  # Docker down is a reading, not a crash
                 from sandbox.box import LABEL
+                from sandbox.pool import owner_prefix
 
                 listed = self.docker.containers.list(filters={"label": LABEL})
-                prefix = f"pool-{self.pid}-"
+                prefix = owner_prefix(self.pid)
                 row["containers"] = sum(c.labels.get(LABEL, "").startswith(prefix) for c in listed)
         return row
 

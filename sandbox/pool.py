@@ -202,7 +202,12 @@ def owner_label() -> str:
     """``pool-<host>-<pid>-<random>``: which process owns a container. The host name is
     needed because servers run in containers of their own (deploy/), where every one is
     pid 1 of its namespace, all sharing one Docker Engine."""
-    return f"pool-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    return f"{owner_prefix(os.getpid())}{uuid.uuid4().hex[:8]}"
+
+
+def owner_prefix(pid: int) -> str:
+    """What the labels of every pool of process ``pid`` on this host start with."""
+    return f"pool-{socket.gethostname()}-{pid}-"
 
 
 def _owner_alive(owner: str, client: docker.DockerClient) -> bool:

@@ -229,12 +229,14 @@ def _numerically_same(shape_a: str, a, shape_b: str, b) -> bool:
         flat = tuple(Fraction(v) for row in matrix for v in row)
         return (len(matrix) == 1 or len(matrix[0]) == 1) and tuple(vector) == flat
     if {shape_a, shape_b} == {"interval", "matrix"}:
-        # A bracket pair that is no interval ([5, 2], (0, 0)) is a vector.
+        # A bracket pair that is no interval ([5, 2], (0, 0)) is a vector; so is "(1, 2)",
+        # which is written like the point (1, 2) (see tuple and interval below).
         interval, matrix = (a, b) if shape_a == "interval" else (b, a)
         lo, hi, lo_open, hi_open = interval
         flat = tuple(v for row in matrix for v in row)
         vector = len(matrix) == 1 or len(matrix[0]) == 1
-        return vector and lo >= hi and lo_open == hi_open and flat == (lo, hi)
+        reads_as_vector = (lo >= hi and lo_open == hi_open) or (lo_open and hi_open)
+        return vector and reads_as_vector and flat == (lo, hi)
     if {shape_a, shape_b} == {"tuple", "pair_a_ge_b"}:
         return tuple(a) == tuple(b)
     if {shape_a, shape_b} == {"tuple", "interval"} or {shape_a, shape_b} == {"pair_a_ge_b", "interval"}:

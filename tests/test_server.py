@@ -20,6 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rewards.engine import build_engine
 from rewards.schema import Status, decode_sample
 from sandbox.box import LABEL
+from sandbox.pool import owner_prefix
 from verirl.client import AsyncRewardClient, RewardClient
 from verirl.v1 import reward_pb2_grpc as pb_grpc
 
@@ -324,7 +325,7 @@ def test_graceful_shutdown_finishes_in_flight_work(start_server):
     thread.join(60)
     assert [r.status for r in results["batch"]] == [Status.OK] * 3
     assert srv.proc.wait(60) == 0
-    owner = f"pool-{socket.gethostname()}-{srv.proc.pid}-"
+    owner = owner_prefix(srv.proc.pid)
     containers = docker.from_env().containers.list(all=True, filters={"label": LABEL})
     assert [c for c in containers if c.labels.get(LABEL, "").startswith(owner)] == []
 
