@@ -1,5 +1,7 @@
 """The checked-in gRPC code is what protoc makes of proto/, and conversion is lossless."""
 
+import json
+import math
 import subprocess
 from pathlib import Path
 
@@ -120,3 +122,18 @@ def test_odd_results_still_encode():
     back = result_from_proto(wire)
     assert back.reward == 0.5 and back.status is Status.OK and "\\ud800" in back.message
     assert back.details == {"x": "nan", "t": [1, 2], "3": "k"}
+
+
+def test_details_travel_as_json_text_and_odd_text_from_another_server_is_kept():
+    result = Result("a", 1.0, True, Status.OK, "ok", {"n": 3, "x": 0.5, "l": [], "s": "é"})
+    wire = result_to_proto(result)
+    assert json.loads(wire.details_json) == {"n": 3, "x": 0.5, "l": [], "s": "é"}
+    assert result_from_proto(wire).details == result.details  # 3 stays an int
+    assert result_from_proto(pb.Result(id="b")).details == {}
+
+    def details(text):
+        return result_from_proto(pb.Result(id="c", details_json=text)).details
+
+    assert details("[1]") == {"details": [1]}
+    assert math.isnan(details('{"x": NaN}')["x"])  # verirl never sends NaN; another server may
+    assert "details_unreadable" in details("not json")

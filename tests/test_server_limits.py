@@ -9,13 +9,15 @@ import json
 import re
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
 
 import grpc
 import pytest
-from conftest import ServerProcess, wait_for
+from conftest import ROOT, ServerProcess, wait_for
 
 from verirl.client import AsyncRewardClient, RewardClient
 from verirl.v1 import reward_pb2 as pb
@@ -155,7 +157,7 @@ def test_non_finite_values_fail_their_own_sample_and_the_batch_goes_on(server):
     assert "reference.tests.outputs[0]" in results[3].message
     assert results[4].status == pb.OK and results[4].reward == 1.0
     # metadata is echoed back, as the README promises
-    assert dict(results[4].details["metadata"]) == {"source": "gsm8k", "n": 3}
+    assert json.loads(results[4].details_json)["metadata"] == {"source": "gsm8k", "n": 3}
     assert_drained(server)
 
 
@@ -353,7 +355,7 @@ def test_the_default_deadline_answers_calls_that_set_none_and_stops_their_work(t
         assert status == 504 and "deadline" in reply["error"] and time.monotonic() - start < 3 + 2.5
         assert_drained(srv, timeout_s=max(5.0, 2 * ten))
         expired = r'"event": "expired", "request_id": "\w+", "code": "DEADLINE_EXCEEDED"'
-        assert len(re.findall(expired, srv.log())) == 2
+        wait_for(lambda: len(re.findall(expired, srv.log())) == 2, timeout_s=5)  # logged by a thread
     finally:
         srv.stop()
 
@@ -556,3 +558,28 @@ def test_http_drains_on_sigterm(tmp_path):
         assert srv.proc.wait(30) == 0
     finally:
         srv.stop()
+
+
+def test_a_stderr_nobody_reads_does_not_stall_the_server():
+    """The server logs a line per call. Once the 64 KiB pipe of a stderr that nobody reads
+    is full, a write blocks; written from the event loop it stalled every call after ~400.
+    Lines are written by a thread of their own now (and dropped past a bound)."""
+    proc = subprocess.Popen(
+        [sys.executable, "server.py", "--port", "0", "--no-sandbox", "--workers", "1"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        port = None
+        for line in proc.stderr:  # then never read again
+            match = re.search(r"verirl serving on .*:(\d+)$", line.strip())
+            if match:
+                port = int(match.group(1))
+                break
+        assert port is not None
+        with RewardClient(f"127.0.0.1:{port}", batch_size=1, timeout_s=10, retries=0) as c:
+            results = c.score([math(i, f"\\boxed{{{i}}}", str(i)) for i in range(1500)])
+            assert [r.reward for r in results] == [1.0] * 1500  # ~250 KB of log lines
+            assert c.info().version
+    finally:
+        proc.kill()
+        proc.communicate()

@@ -5,9 +5,10 @@ The server builds the contract's dataclasses straight from a request's messages
 (:meth:`rewards.schema.Sample.check`), so it validates exactly once and as the CLI does. A
 sample that cannot be represented (a NaN or an infinity in a JSON value: JSON has neither)
 becomes an ``invalid_input`` result for itself; the batch goes on. JSON-valued fields
-(metadata, details, call-test arguments) travel as ``google.protobuf.Struct``/``Value``,
+of requests (metadata, call-test arguments) travel as ``google.protobuf.Struct``/``Value``,
 which have one number type: integral numbers come back as Python ints, as ``json.loads``
-would give them.
+would give them. A result's details travel as JSON text (``details_json``): every result
+carries them, and a Struct cost more to build and walk than the rest of the result.
 
 The client goes the other way without validating (:func:`dict_to_proto`): the server
 checks, and a dictionary that cannot even be put in a message is decoded locally for its
@@ -22,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -65,12 +67,6 @@ def _plain(value: Any) -> JSON:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
-
-
-def _struct(value: dict[str, JSON]) -> struct_pb2.Struct:
-    message = struct_pb2.Struct()
-    message.update(value)
-    return message
 
 
 # --------------------------------------------------------------------------- JSON values
@@ -420,7 +416,17 @@ def _fill(message: pb.Result, id_: str, text: str, details: dict[str, JSON], res
     message.message = text
     message.timings.update(result.timings)
     if details:
-        message.details.update(details)
+        message.details_json = details_text(details)
+
+
+def details_text(details: dict[str, JSON]) -> str:
+    """``details`` as the compact JSON text of ``Result.details_json``. Raises
+    ``ValueError``/``TypeError`` for what JSON cannot hold (NaN, other types)."""
+    return _DETAILS_ENCODER.encode(details)
+
+
+# one encoder: json.dumps with any non-default argument builds a new one per call
+_DETAILS_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def _text(value: str) -> str:
@@ -448,24 +454,16 @@ def result_from_proto(message: pb.Result) -> Result:
         correct=message.correct,
         status=_STATUS_FROM_PROTO.get(message.status, Status.INTERNAL_ERROR),
         message=message.message,
-        details=_details_from_proto(message.details),
+        details=_details_from_text(message.details_json),
         timings=dict(message.timings),
     )
 
 
-def _details_from_proto(details: struct_pb2.Struct) -> dict[str, JSON]:
+def _details_from_text(text: str) -> dict[str, JSON]:
+    if not text:
+        return {}
     try:
-        return {key: _python(value) for key, value in details.fields.items()}
-    except _NotFinite:  # verirl's server never sends these; another might
-        return {key: _lenient(value) for key, value in details.fields.items()}
-
-
-def _lenient(value: struct_pb2.Value) -> JSON:
-    which = value.WhichOneof("kind")
-    if which == "number_value":
-        return value.number_value
-    if which == "struct_value":
-        return {k: _lenient(v) for k, v in value.struct_value.fields.items()}
-    if which == "list_value":
-        return [_lenient(v) for v in value.list_value.values]
-    return _python(value)
+        details = json.loads(text)  # takes NaN and Infinity: verirl never sends them, another server might
+    except ValueError as error:
+        return {"details_unreadable": f"{error}: {text[:200]}"}
+    return details if isinstance(details, dict) else {"details": details}

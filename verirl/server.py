@@ -20,12 +20,14 @@ import functools
 import hmac
 import json
 import logging
+import logging.handlers
+import queue
 import signal
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -49,7 +51,7 @@ from rewards.schema import (
 from rewards.scoring import Budget, StartupError
 from sandbox.languages import LANGUAGES
 from verirl import __version__, config, metrics
-from verirl.convert import result_into, sample_from_proto, spec_to_dict, spec_to_proto
+from verirl.convert import details_text, result_into, sample_from_proto, spec_to_dict, spec_to_proto
 from verirl.v1 import reward_pb2 as pb
 
 if TYPE_CHECKING:
@@ -381,9 +383,9 @@ class RewardService:
             return data
         # Too big to send: keep every reward and status, drop the details, say so.
         note = f"details dropped: the response exceeded max_message_bytes={self.cfg.max_message_bytes}"
+        dropped = details_text({"details_dropped": note})
         for message in response.results:
-            message.details.Clear()
-            message.details.update({"details_dropped": note})
+            message.details_json = dropped
         data = response.SerializeToString()
         if len(data) <= self.cfg.max_message_bytes:
             return data
@@ -605,8 +607,8 @@ async def serve(cfg: config.ServerConfig) -> int:
         loop.add_signal_handler(sig, stopping.set)
     log.info(json.dumps({"event": "serving", "address": f"{cfg.host}:{running.port}"}))
     if running.http is not None:
-        print(f"verirl HTTP (OpenRLHF) on {cfg.host}:{running.http.port}", file=sys.stderr, flush=True)
-    print(f"verirl serving on {cfg.host}:{running.port}", file=sys.stderr, flush=True)
+        _announce(f"verirl HTTP (OpenRLHF) on {cfg.host}:{running.http.port}")
+    _announce(f"verirl serving on {cfg.host}:{running.port}")
     while not stopping.is_set():
         _update_pool_metrics(engine)
         with contextlib.suppress(TimeoutError):
@@ -616,6 +618,13 @@ async def serve(cfg: config.ServerConfig) -> int:
     await loop.run_in_executor(None, engine.close)  # removes the containers
     log.info(json.dumps({"event": "stopped"}))
     return 0
+
+
+def _announce(line: str) -> None:
+    """A line for people and scripts that wait for the port. One write: ``print`` writes
+    the text and the newline separately, and the logging thread's line could land between."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -640,9 +649,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _DroppingQueueHandler(logging.handlers.QueueHandler):
+    """Drops a record when the queue is full rather than block or raise."""
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(queue.Full):
+            self.queue.put_nowait(record)
+
+
+@contextlib.contextmanager
+def _logging_off_the_loop(max_queued: int = 10_000) -> Iterator[None]:
+    """Log records are written to stderr by a thread of their own. A write blocks while
+    the reader of stderr (a pipe, a container's log driver) is behind; on the event loop
+    that stalls every call and health check, and each write costs the loop a GIL hand-off
+    (~1 ms a call measured). Records beyond ``max_queued`` unwritten ones are dropped."""
+    records: queue.Queue[logging.LogRecord] = queue.Queue(max_queued)
+    writer = logging.StreamHandler(sys.stderr)
+    writer.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    listener = logging.handlers.QueueListener(records, writer)
+    handler = _DroppingQueueHandler(records)
+    handler.setFormatter(logging.Formatter("%(message)s"))  # the writer adds the rest
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    listener.start()
+    try:
+        yield
+    finally:
+        listener.stop()  # writes what is still queued
+
+
 def run(args: argparse.Namespace) -> int:
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     overrides = {k: v for k, v in vars(args).items() if k not in ("config", "run", "command")}
     try:
         cfg = config.load(args.config, overrides)
@@ -651,7 +687,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"verirl serve: {error}", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(serve(cfg))
+        with _logging_off_the_loop():
+            return asyncio.run(serve(cfg))
     except StartupError as error:
         print(f"verirl serve: {error}", file=sys.stderr)
         return 2

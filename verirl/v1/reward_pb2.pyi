@@ -160,7 +160,7 @@ class ModelReference(_message.Message):
     def __init__(self, reference: _Optional[str] = ...) -> None: ...
 
 class Result(_message.Message):
-    __slots__ = ("id", "reward", "correct", "status", "message", "details", "timings")
+    __slots__ = ("id", "reward", "correct", "status", "message", "timings", "details_json")
     class TimingsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -173,16 +173,16 @@ class Result(_message.Message):
     CORRECT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
-    DETAILS_FIELD_NUMBER: _ClassVar[int]
     TIMINGS_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_JSON_FIELD_NUMBER: _ClassVar[int]
     id: str
     reward: float
     correct: bool
     status: Status
     message: str
-    details: _struct_pb2.Struct
     timings: _containers.ScalarMap[str, float]
-    def __init__(self, id: _Optional[str] = ..., reward: _Optional[float] = ..., correct: _Optional[bool] = ..., status: _Optional[_Union[Status, str]] = ..., message: _Optional[str] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., timings: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    details_json: str
+    def __init__(self, id: _Optional[str] = ..., reward: _Optional[float] = ..., correct: _Optional[bool] = ..., status: _Optional[_Union[Status, str]] = ..., message: _Optional[str] = ..., timings: _Optional[_Mapping[str, float]] = ..., details_json: _Optional[str] = ...) -> None: ...
 
 class ServerInfoRequest(_message.Message):
     __slots__ = ()
