@@ -200,6 +200,8 @@ class RewardClient:
         batches = _batches(to_send, self.options.batch_size, self.options.max_message_bytes // 2)
         message = _spec(spec)
         requests = [_request(b, message, step) for b in batches]
+        if len(requests) == 1:  # no thread hand-off for the common case
+            return _place(results, batches, [self._call(requests[0])])
         return _place(results, batches, list(self._threads.map(self._call, requests)))
 
     def _call(self, request: pb.ScoreRequest) -> pb.ScoreResponse:
