@@ -22,6 +22,8 @@ from rewards.schema import Status, decode_sample
 from sandbox.box import LABEL
 from sandbox.pool import owner_prefix
 from verirl.client import AsyncRewardClient, RewardClient
+from verirl.convert import dict_to_proto
+from verirl.v1 import reward_pb2 as pb
 from verirl.v1 import reward_pb2_grpc as pb_grpc
 
 
@@ -197,10 +199,13 @@ def test_backpressure_and_batch_limit(start_server, tmp_path):
             client.score([math(i, "1", "1") for i in range(11)])
         assert error.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert "queue is full" in error.value.details()
-        with pytest.raises(grpc.RpcError) as error:
-            client.score([math(i, "1", "1") for i in range(51)])
-        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert len(client.score([math(i, "1", "1") for i in range(10)])) == 10
+        # over max_batch_samples: the client splits by the server's limit; sent whole, refused
+        request = pb.ScoreRequest(samples=[dict_to_proto(math(i, "1", "1")) for i in range(51)])
+        with pytest.raises(grpc.RpcError) as error:
+            client.stub.Score(request, timeout=10)
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "max_batch_samples=50" in error.value.details()
 
 
 # --------------------------------------------------------------------------- security
@@ -359,7 +364,6 @@ class _FlakyService(pb_grpc.RewardServiceServicer):
 
     async def Score(self, request, context):
         from verirl.convert import result_to_proto, sample_from_proto
-        from verirl.v1 import reward_pb2 as pb
 
         self.calls += 1
         if self.calls <= self.failures:

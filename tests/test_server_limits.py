@@ -20,6 +20,7 @@ import pytest
 from conftest import ROOT, ServerProcess, wait_for
 
 from verirl.client import AsyncRewardClient, RewardClient
+from verirl.convert import dict_to_proto
 from verirl.v1 import reward_pb2 as pb
 
 TOKEN = "t0ken"
@@ -120,10 +121,17 @@ def test_server_info_reports_the_limits_and_they_hold(server):
     assert (info.max_message_bytes, info.max_queued_samples, info.math_budget_s) == (2 * MiB, 5000, 2)
 
     batch = [math(i, "1", "1") for i in range(limits.max_batch_samples + 1)]
-    with client(server, batch_size=limits.max_batch_samples) as c:
-        assert [r.correct for r in c.score(batch)] == [True] * len(batch)  # split into two calls
-    with client(server, batch_size=limits.max_batch_samples + 1) as c:
-        error = rpc_error(lambda: c.score(batch))
+    for asked in (limits.max_batch_samples, 10 * limits.max_batch_samples):
+        with client(server, batch_size=asked) as c:  # the client splits by the server's limit
+            assert [r.correct for r in c.score(batch)] == [True] * len(batch)
+
+    async def split_by_async_client():
+        async with AsyncRewardClient(server.target, token=TOKEN, batch_size=10 * len(batch)) as c:
+            return await c.score(batch)
+
+    assert [r.correct for r in asyncio.run(split_by_async_client())] == [True] * len(batch)
+    request = pb.ScoreRequest(samples=[dict_to_proto(s) for s in batch])
+    error = rpc_error(lambda: raw_score(server, request.SerializeToString()))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "max_batch_samples=4000" in error.details()
     golds = ["1" * limits.max_echo_chars, "1" * (limits.max_echo_chars + 1)]
     with client(server) as c:
@@ -180,11 +188,8 @@ def test_every_failure_mode_returns_the_in_flight_gauge_to_zero(server):
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "malformed ScoreRequest" in error.details()
     assert_drained(server)
     # a batch over max_batch_samples
-    with client(server, batch_size=10_000) as c:
-        assert (
-            code_of(lambda: c.score([math(i, "1", "1") for i in range(4001)]))
-            == grpc.StatusCode.INVALID_ARGUMENT
-        )
+    request = pb.ScoreRequest(samples=[dict_to_proto(math(i, "1", "1")) for i in range(4001)])
+    assert code_of(lambda: raw_score(server, request.SerializeToString())) == grpc.StatusCode.INVALID_ARGUMENT
     assert_drained(server)
     # a spec with a NaN weight
     with client(server) as c:

@@ -1,7 +1,8 @@
 """Clients of the reward server, sync and asyncio.
 
 Both split a list of samples into batches (by count and by bytes: a batch stays under
-half of ``max_message_bytes``, leaving room for the echoes in the response), send the
+half of ``max_message_bytes``, leaving room for the echoes in the response; both limits
+are lowered to the server's own, which the client asks for once), send the
 batches concurrently, retry a batch only when the server never ran it (:func:`retryable`,
 with backoff), set a deadline
 on every call, and return one result per sample in order. The server validates; the
@@ -159,6 +160,22 @@ def _place(
     return [r for r in results if r is not None]
 
 
+def _sizes(options: ClientOptions, limits: pb.Limits | None) -> tuple[int, int]:
+    """Samples and bytes per batch: the options', lowered to what the server accepts (a
+    batch stays under half of a message, leaving room for the echoes in the response)."""
+    size, message_bytes = options.batch_size, options.max_message_bytes
+    if limits is not None and limits.max_batch_samples > 0:
+        size = min(size, limits.max_batch_samples)
+    if limits is not None and limits.max_message_bytes > 0:
+        message_bytes = min(message_bytes, limits.max_message_bytes)
+    return size, message_bytes // 2
+
+
+def _limits_unknown(error: grpc.RpcError) -> bool:
+    """Whether a failed ServerInfo call means the server will never say (not a passing fault)."""
+    return error.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
 def retryable(error: grpc.RpcError) -> bool:
     """Whether a failed call is safe and useful to send again: the server never ran it.
 
@@ -192,12 +209,13 @@ class RewardClient:
         )
         self.stub = pb_grpc.RewardServiceStub(self.channel)
         self._threads = ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="verirl-client")
+        self._limits: pb.Limits | None = None  # the server's, read on the first score
 
     def score(
         self, samples: Sequence[Sample | dict[str, JSON]], spec: SpecLike = None, step: int | None = None
     ) -> list[Result]:
         results, to_send = _prepare(samples)
-        batches = _batches(to_send, self.options.batch_size, self.options.max_message_bytes // 2)
+        batches = _batches(to_send, *_sizes(self.options, self._server_limits()))
         message = _spec(spec)
         requests = [_request(b, message, step) for b in batches]
         if len(requests) == 1:  # no thread hand-off for the common case
@@ -218,6 +236,17 @@ class RewardClient:
 
     def info(self) -> pb.ServerInfoResponse:
         return self.stub.ServerInfo(pb.ServerInfoRequest(), timeout=30, metadata=self.options.metadata())
+
+    def _server_limits(self) -> pb.Limits | None:
+        """The server's limits, asked once; None (the options alone) while it cannot say."""
+        if self._limits is None:
+            try:
+                self._limits = self.info().limits
+            except grpc.RpcError as error:
+                if not _limits_unknown(error):
+                    return None  # a passing fault: the call itself will meet it, ask again next time
+                self._limits = pb.Limits()
+        return self._limits
 
     def close(self) -> None:
         self._threads.shutdown(wait=False)
@@ -246,12 +275,13 @@ class AsyncRewardClient:
         )
         self.stub = pb_grpc.RewardServiceStub(self.channel)
         self._slots = asyncio.Semaphore(self.options.concurrency)
+        self._limits: pb.Limits | None = None  # the server's, read on the first score
 
     async def score(
         self, samples: Sequence[Sample | dict[str, JSON]], spec: SpecLike = None, step: int | None = None
     ) -> list[Result]:
         results, to_send = _prepare(samples)
-        batches = _batches(to_send, self.options.batch_size, self.options.max_message_bytes // 2)
+        batches = _batches(to_send, *_sizes(self.options, await self._server_limits()))
         message = _spec(spec)
         responses = await asyncio.gather(*(self._call(_request(b, message, step)) for b in batches))
         return _place(results, batches, responses)
@@ -273,6 +303,16 @@ class AsyncRewardClient:
         return await self.stub.ServerInfo(
             pb.ServerInfoRequest(), timeout=30, metadata=self.options.metadata()
         )
+
+    async def _server_limits(self) -> pb.Limits | None:
+        if self._limits is None:
+            try:
+                self._limits = (await self.info()).limits
+            except grpc.aio.AioRpcError as error:
+                if not _limits_unknown(error):
+                    return None
+                self._limits = pb.Limits()
+        return self._limits
 
     async def close(self) -> None:
         await self.channel.close()
