@@ -218,8 +218,8 @@ def test_every_failure_mode_returns_the_in_flight_gauge_to_zero(server):
     assert_drained(server, timeout_s=15)
     # a response that could not be sent, refused before scoring
     start = time.monotonic()
-    with client(server, batch_size=10_000, max_message_bytes=4 * MiB) as c:
-        error = rpc_error(lambda: c.score([math(i, "1", "y" * 470) for i in range(4000)]))
+    request = pb.ScoreRequest(samples=[dict_to_proto(math(i, "1", "y" * 470)) for i in range(4000)])
+    error = rpc_error(lambda: raw_score(server, request.SerializeToString()))  # verirl's client splits it
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "would take at least" in error.details()
     assert time.monotonic() - start < 5
     assert_drained(server)
@@ -373,13 +373,16 @@ def test_admission_counts_bytes(server):
     big = [math(f"p{i}", "x" * 4000 + r"\boxed{7}", "7") for i in range(370)]
     big += [slow(500 + i, pad=4000) for i in range(30)]
 
-    async def go():
-        async with AsyncRewardClient(server.target, token=TOKEN, retries=0, batch_size=1000) as c:
-            first = asyncio.ensure_future(c.score(big))
+    data = pb.ScoreRequest(samples=[dict_to_proto(s) for s in big]).SerializeToString()
+
+    async def go():  # one call each (verirl's client would split them at 1 MiB, half the message limit)
+        async with grpc.aio.insecure_channel(server.target) as channel:
+            score = channel.unary_unary("/verirl.v1.RewardService/Score")
+            first = asyncio.ensure_future(score(data, metadata=AUTH, timeout=60))
             await asyncio.sleep(0.5)
             assert in_flight(server)[1] > 1.5e6
             with pytest.raises(grpc.aio.AioRpcError) as error:
-                await c.score(big)  # ~1.6 MB more: over max_queued_bytes = 3 MiB
+                await score(data, metadata=AUTH, timeout=60)  # ~1.6 MB more: over max_queued_bytes = 3 MiB
             first.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await first
