@@ -339,8 +339,10 @@ async def _stop_later(replica: Replica, delay_s: float, kill: bool) -> None:
     everything it answered, the calls it finished while draining included."""
     await asyncio.sleep(delay_s)
     replica.stopped_at = time.time()
-    if kill and replica.metrics_url:
-        with contextlib.suppress(OSError):  # what it answered until now; the rest dies with it
+    if replica.metrics_url:
+        # what it answered until now: for a kill, all there will be; for a SIGTERM, a floor
+        # in case the drain ends before the first scrape below
+        with contextlib.suppress(OSError):
             replica.last_scrape = await asyncio.to_thread(scrape.scrape, replica.metrics_url, 2)
     stopping = asyncio.create_task(asyncio.to_thread(replica.stop, kill))
     while not stopping.done() and replica.metrics_url and not kill:

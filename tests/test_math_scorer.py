@@ -52,9 +52,10 @@ def test_large_batch_one_result_each(engine):
 
 
 def test_an_expired_or_cancelled_call_stops_grading_in_the_fast_path():
-    # Plain numbers: all graded in the caller's thread (the fast path), 3 KB each.
+    # Plain numbers: all graded in the caller's thread (the fast path), 3 KB each; enough of
+    # them for ~0.6 s on a quiet machine (5,000 once took 0.27 s, under the 0.3 s needed).
     samples = [
-        math(i, "Some working. " * 200 + rf"The answer is \boxed{{{i}}}.", str(i)) for i in range(5000)
+        math(i, "Some working. " * 200 + rf"The answer is \boxed{{{i}}}.", str(i)) for i in range(12_000)
     ]
     # A full garbage collection in this process (torch, sympy and transformers loaded by
     # other tests: millions of objects) can pause for ~0.3 s inside any timed section.

@@ -570,8 +570,9 @@ def test_http_drains_on_sigterm(tmp_path):
 
 def test_a_stderr_nobody_reads_does_not_stall_the_server():
     """The server logs a line per call. Once the 64 KiB pipe of a stderr that nobody reads
-    is full, a write blocks; written from the event loop it stalled every call after ~400.
-    Lines are written by a thread of their own now (and dropped past a bound)."""
+    is full, a write blocks; written from the event loop it stalled every call after ~400
+    (and SIGTERM could no longer be handled). Lines are written by a thread of their own
+    now (dropped past a bound, given a few seconds at exit)."""
     proc = subprocess.Popen(
         [sys.executable, "server.py", "--port", "0", "--no-sandbox", "--workers", "1"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -588,6 +589,8 @@ def test_a_stderr_nobody_reads_does_not_stall_the_server():
             results = c.score([math(i, f"\\boxed{{{i}}}", str(i)) for i in range(1500)])
             assert [r.reward for r in results] == [1.0] * 1500  # ~250 KB of log lines
             assert c.info().version
+        proc.send_signal(signal.SIGTERM)  # and it still drains and exits
+        assert proc.wait(30) == 0
     finally:
         proc.kill()
         proc.communicate()
