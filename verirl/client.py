@@ -171,9 +171,11 @@ def _sizes(options: ClientOptions, limits: pb.Limits | None) -> tuple[int, int]:
     return size, message_bytes // 2
 
 
-def _limits_unknown(error: grpc.RpcError) -> bool:
-    """Whether a failed ServerInfo call means the server will never say (not a passing fault)."""
-    return error.code() == grpc.StatusCode.UNIMPLEMENTED
+def _limits_after(error: grpc.RpcError) -> pb.Limits | None:
+    """What to remember when ServerInfo failed: no limits for a server that has no such
+    call; nothing (ask again on the next score) after a passing fault, which the Score
+    call itself will meet."""
+    return pb.Limits() if error.code() == grpc.StatusCode.UNIMPLEMENTED else None
 
 
 def retryable(error: grpc.RpcError) -> bool:
@@ -243,9 +245,7 @@ class RewardClient:
             try:
                 self._limits = self.info().limits
             except grpc.RpcError as error:
-                if not _limits_unknown(error):
-                    return None  # a passing fault: the call itself will meet it, ask again next time
-                self._limits = pb.Limits()
+                self._limits = _limits_after(error)
         return self._limits
 
     def close(self) -> None:
@@ -309,9 +309,7 @@ class AsyncRewardClient:
             try:
                 self._limits = (await self.info()).limits
             except grpc.aio.AioRpcError as error:
-                if not _limits_unknown(error):
-                    return None
-                self._limits = pb.Limits()
+                self._limits = _limits_after(error)
         return self._limits
 
     async def close(self) -> None:

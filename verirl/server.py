@@ -670,10 +670,9 @@ def _write_stderr(text: str) -> None:
 @contextlib.contextmanager
 def _logging_off_the_loop(max_queued: int = 10_000, exit_wait_s: float = 5.0) -> Iterator[None]:
     """Log records are written to stderr by a thread of their own. A write blocks while
-    the reader of stderr (a pipe, a container's log driver) is behind; on the event loop
-    that stalls every call and health check, and each write costs the loop a GIL hand-off
-    (~1 ms a call measured). Records beyond ``max_queued`` unwritten ones are dropped, and
-    at exit the writer gets ``exit_wait_s`` to finish."""
+    the reader of stderr (a pipe, a container's log driver) is behind, and on the event
+    loop that stalls every call and health check. Records beyond ``max_queued`` unwritten
+    ones are dropped, and at exit the writer gets ``exit_wait_s`` to finish."""
     records: queue.Queue[logging.LogRecord | None] = queue.Queue(max_queued)
     line = logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s")
 
